@@ -1,0 +1,118 @@
+"""The `commands.Bot` subclass: wiring of settings, database, services and cogs."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from sqlalchemy.engine import make_url
+
+from bot import __version__
+from bot.clock import Clock
+from bot.errors import AllianceError
+from bot.services.alliance import AllianceService
+from bot.settings import Settings
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.admin", "cogs.working_group")
+
+
+class AllianceTree(app_commands.CommandTree["AllianceBot"]):
+    """Command tree with the one central error handler every command shares."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[AllianceBot], error: app_commands.AppCommandError
+    ) -> None:
+        await report_error(interaction, error)
+
+
+async def report_error(interaction: discord.Interaction[AllianceBot], error: Exception) -> None:
+    """Tell the user briefly and ephemerally; keep the traceback in the log under a reference."""
+    original = error.__cause__ if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, AllianceError):
+        message = original.message
+    elif isinstance(error, app_commands.CheckFailure):
+        message = str(error) or "You cannot use this command here."
+    elif isinstance(error, app_commands.TransformerError):
+        message = f"That value for `{error.value!s:.40}` is not valid here."
+    else:
+        reference = secrets.token_hex(4).upper()
+        command = interaction.command.qualified_name if interaction.command else "component"
+        log.error("error %s in %s by user %s", reference, command, interaction.user.id, exc_info=error)
+        message = f"Something went wrong on our side and nothing was changed. Error reference: `{reference}`."
+    await send_ephemeral(interaction, message)
+
+
+async def send_ephemeral(interaction: discord.Interaction[AllianceBot], message: str) -> None:
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not deliver an error message for interaction %s", interaction.id)
+
+
+def intents() -> discord.Intents:
+    """Guilds and members (role changes decide group membership); message content for the
+    working-group channel listeners that recognise listing links."""
+    chosen = discord.Intents.default()
+    chosen.members = True
+    chosen.message_content = True
+    return chosen
+
+
+class AllianceBot(commands.Bot):
+    """The alliance bot. Services are built in `setup_hook`, once the event loop runs."""
+
+    alliance: AllianceService
+
+    def __init__(self, settings: Settings, *, clock: Clock = discord.utils.utcnow) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            tree_cls=AllianceTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.settings = settings
+        self.clock = clock
+        self.version = __version__
+        self.engine = create_engine(settings.database_url.get_secret_value())
+        self.sessions = create_session_factory(self.engine)
+        self.alliance = AllianceService(self.sessions, clock)
+
+    @property
+    def database_backend(self) -> str:
+        return make_url(self.settings.database_url.get_secret_value()).get_backend_name()
+
+    async def setup_hook(self) -> None:
+        await upgrade(self.engine)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+        log.info("alliance-bot %s ready on %s", self.version, self.database_backend)
+
+    async def sync_commands(self) -> None:
+        """Guild sync is instant (for GUILD_IDS); global sync can take up to an hour to show."""
+        if self.settings.guild_ids:
+            for guild_id in self.settings.guild_ids:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+
+    async def close(self) -> None:
+        await super().close()
+        await self.engine.dispose()
+
+
+def create_bot(settings: Settings, *, clock: Clock = discord.utils.utcnow) -> AllianceBot:
+    return AllianceBot(settings, clock=clock)

@@ -1,0 +1,106 @@
+"""Command line: `python bot.py` / `alliance-bot`.
+
+- with DISCORD_TOKEN set: connect to Discord (or to DISCORD_API_BASE) and serve;
+- without a token: the offline sandbox (the real bot against a simulated alliance server);
+- `db upgrade` / `db current`: manage the schema without starting the bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+import discord
+from sqlalchemy.engine import make_url
+
+from bot.settings import ConfigurationError, Settings, load_settings
+
+log = logging.getLogger("alliance")
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Values that must never reach a log line: the token and the database password."""
+    values = [settings.discord_token.get_secret_value()] if settings.discord_token else []
+    password = make_url(settings.database_url.get_secret_value()).password
+    if password:
+        values.append(str(password))
+    return values
+
+
+def use_api_base(base: str) -> None:
+    """Send all REST traffic to `base`; discord.py then reads the gateway URL from
+    `GET {base}/gateway/bot`, as it does against Discord itself."""
+    discord.http.Route.BASE = base
+
+
+async def run_connected(settings: Settings) -> None:
+    from bot.app import create_bot
+
+    assert settings.discord_token is not None
+    use_api_base(settings.discord_api_base)
+    bot = create_bot(settings)
+    async with bot:
+        await bot.start(settings.discord_token.get_secret_value())
+
+
+async def db_command(settings: Settings, action: str) -> None:
+    from db.engine import create_engine
+    from db.migrate import current_revision, head_revision, upgrade
+
+    engine = create_engine(settings.database_url.get_secret_value())
+    try:
+        if action == "upgrade":
+            await upgrade(engine)
+        print(f"database at revision {await current_revision(engine)} (head {head_revision()})")
+    finally:
+        await engine.dispose()
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="alliance-bot",
+        description="Discord bot of an anti-counterfeiting alliance. Without DISCORD_TOKEN it starts "
+        "an offline sandbox you can try in a browser.",
+    )
+    commands = root.add_subparsers(dest="command")
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=("upgrade", "current"))
+    sandbox = commands.add_parser("sandbox", help="start the offline sandbox even if a token is set")
+    sandbox.add_argument("--port", type=int, default=None, help="preview port (default: any free port)")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 2
+    from bot.logs import configure_logging
+
+    configure_logging(settings.log_level, secrets_of(settings))
+    try:
+        if args.command == "db":
+            asyncio.run(db_command(settings, args.action))
+        elif args.command == "sandbox" or settings.discord_token is None:
+            from bot.sandbox import run_sandbox
+
+            asyncio.run(run_sandbox(settings, port=getattr(args, "port", None)))
+        else:
+            asyncio.run(run_connected(settings))
+    except KeyboardInterrupt:
+        return 0
+    except discord.LoginFailure:
+        print("DISCORD_TOKEN: Discord refused the token (check it in the developer portal).", file=sys.stderr)
+        return 2
+    except discord.PrivilegedIntentsRequired:
+        print(
+            "The bot needs the Server Members and Message Content intents: enable them in the developer portal.",
+            file=sys.stderr,
+        )
+        return 2
+    return 0

@@ -1,0 +1,1 @@
+"""Discord adapters: parse interactions into service calls and format the results."""

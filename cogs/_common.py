@@ -1,0 +1,59 @@
+"""What every cog needs: who is calling, shared autocompletes, and reply helpers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.permissions import Caller
+
+if TYPE_CHECKING:
+    pass
+
+if TYPE_CHECKING:
+    Interaction = discord.Interaction[AllianceBot]
+else:
+    Interaction = discord.Interaction
+
+
+def caller_of(interaction: Interaction) -> Caller:
+    """The permission-relevant facts about the user behind `interaction`."""
+    user = interaction.user
+    if isinstance(user, discord.Member):
+        return Caller(
+            user_id=user.id,
+            guild_id=user.guild.id,
+            role_ids=frozenset(role.id for role in user.roles),
+            manages_guild=user.guild_permissions.manage_guild,
+        )
+    return Caller(user_id=user.id, guild_id=interaction.guild_id)
+
+
+def home_channel_id(
+    channel: discord.abc.GuildChannel | discord.Thread | discord.abc.Messageable | None,
+) -> int | None:
+    """A thread counts as its parent channel: group discussions happen in threads."""
+    if isinstance(channel, discord.Thread):
+        return channel.parent_id
+    return getattr(channel, "id", None)
+
+
+async def group_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+    groups = await interaction.client.alliance.suggest_groups(current)
+    return [app_commands.Choice(name=group.name, value=group.slug) for group in groups]
+
+
+async def organisation_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+    organisations = await interaction.client.alliance.suggest_organisations(current)
+    return [app_commands.Choice(name=org.name, value=org.name) for org in organisations]
+
+
+async def reply(interaction: Interaction, content: str, *, ephemeral: bool = True) -> None:
+    """Answer once, whether or not the interaction was deferred; never pings anyone."""
+    mentions = discord.AllowedMentions.none()
+    if interaction.response.is_done():
+        await interaction.followup.send(content, ephemeral=ephemeral, allowed_mentions=mentions)
+    else:
+        await interaction.response.send_message(content, ephemeral=ephemeral, allowed_mentions=mentions)

@@ -1,0 +1,112 @@
+"""`WorkingGroupCog`: one instance per live working group, made from its database row.
+
+Adding a group (`/alliance group create`) starts a new instance at once; archiving stops it.
+The instance owns what belongs to its group alone: its channel and the listeners on it. Later
+capabilities hang their per-group behaviour here, so no group ever needs code of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.rendering import escape, render
+from db.models import WorkingGroup
+
+if TYPE_CHECKING:
+    from bot.app import AllianceBot
+
+log = logging.getLogger(__name__)
+
+COG_PREFIX = "WorkingGroup:"
+
+
+def cog_name(slug: str) -> str:
+    return f"{COG_PREFIX}{slug}"
+
+
+class WorkingGroupCog(commands.Cog):
+    """The live presence of one working group in Discord."""
+
+    def __init__(self, bot: AllianceBot, group: WorkingGroup) -> None:
+        self.bot = bot
+        self.__cog_name__ = cog_name(group.slug)
+        self.group_id = group.id
+        self.slug = group.slug
+        self.apply(group)
+
+    def apply(self, group: WorkingGroup) -> None:
+        """Take over the group's current wiring (after `/alliance group bind`)."""
+        self.name = group.name
+        self.channel_id = group.channel_id
+        self.member_role_id = group.member_role_id
+        self.lead_role_id = group.lead_role_id
+
+    def channel(self) -> discord.TextChannel | None:
+        channel = self.bot.get_channel(self.channel_id) if self.channel_id else None
+        return channel if isinstance(channel, discord.TextChannel) else None
+
+    async def announce(self) -> None:
+        """Say in the group's channel that the bot now serves it."""
+        channel = self.channel()
+        if channel is not None:
+            await channel.send(f"This channel is now the home of the **{escape(self.name)}** working group.")
+
+    @commands.Cog.listener()
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        """Greet a member who just gained the group's role; the ping is the point."""
+        if self.member_role_id is None:
+            return
+        had = any(role.id == self.member_role_id for role in before.roles)
+        has = any(role.id == self.member_role_id for role in after.roles)
+        channel = self.channel()
+        if has and not had and channel is not None and channel.guild.id == after.guild.id:
+            await channel.send(
+                render("group_welcome.md.j2", group_name=self.name, user_id=after.id),
+                allowed_mentions=discord.AllowedMentions(users=[after]),
+            )
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        """The group's channel was deleted: unbind it so nothing is posted into the void."""
+        if channel.id != self.channel_id:
+            return
+        if await self.bot.alliance.unbind_deleted_channel(self.group_id, channel.id) is not None:
+            log.warning("channel of working group %s was deleted; group is unbound", self.slug)
+            self.channel_id = None
+
+
+async def start_group(bot: AllianceBot, group: WorkingGroup, *, announce: bool = False) -> WorkingGroupCog:
+    """Load (or refresh) the cog of `group`, live."""
+    existing = bot.get_cog(cog_name(group.slug))
+    if isinstance(existing, WorkingGroupCog):
+        existing.apply(group)
+        cog = existing
+    else:
+        cog = WorkingGroupCog(bot, group)
+        await bot.add_cog(cog)
+    if announce:
+        await cog.announce()
+    return cog
+
+
+async def stop_group(bot: AllianceBot, slug: str) -> None:
+    await bot.remove_cog(cog_name(slug))
+
+
+def group_cogs(bot: AllianceBot) -> list[WorkingGroupCog]:
+    return [cog for cog in bot.cogs.values() if isinstance(cog, WorkingGroupCog)]
+
+
+async def setup(bot: AllianceBot) -> None:
+    """Extension entry point: one cog per live group in the database."""
+    for group in await bot.alliance.groups():
+        await start_group(bot, group)
+
+
+async def teardown(bot: AllianceBot) -> None:
+    for cog in group_cogs(bot):
+        await bot.remove_cog(cog.qualified_name)

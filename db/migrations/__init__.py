@@ -1,0 +1,1 @@
+"""Alembic migration environment (see db/migrate.py for how it is run)."""
