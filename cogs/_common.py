@@ -10,9 +10,8 @@ from discord import app_commands
 from bot.permissions import Caller
 
 if TYPE_CHECKING:
-    pass
+    from bot.app import AllianceBot
 
-if TYPE_CHECKING:
     Interaction = discord.Interaction[AllianceBot]
 else:
     Interaction = discord.Interaction
