@@ -20,7 +20,7 @@ from db.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.admin", "cogs.working_group")
+EXTENSIONS = ("cogs.admin", "cogs.groups")
 
 
 class AllianceTree(app_commands.CommandTree["AllianceBot"]):

@@ -134,9 +134,7 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         raise ConfigurationError(describe_error(error)) from None
     except (OSError, ValueError) as error:  # unreadable or malformed TOML / .env
-        raise ConfigurationError(
-            f"ALLIANCE_CONFIG: cannot read configuration: {type(error).__name__}"
-        ) from None
+        raise ConfigurationError(f"ALLIANCE_CONFIG: cannot read configuration: {type(error).__name__}") from None
 
 
 def describe_error(error: ValidationError) -> str:

@@ -21,16 +21,10 @@ if TYPE_CHECKING:
 class AdminCog(commands.Cog, name="Alliance"):
     """Thin adapter over `AllianceService`; every rule lives in the service."""
 
-    alliance = app_commands.Group(
-        name="alliance", description="Set up and inspect the alliance", guild_only=True
-    )
+    alliance = app_commands.Group(name="alliance", description="Set up and inspect the alliance", guild_only=True)
     group = app_commands.Group(name="group", description="Industry working groups", parent=alliance)
-    org = app_commands.Group(
-        name="org", description="Member organisations and their IP rights", parent=alliance
-    )
-    member = app_commands.Group(
-        name="member", description="Link Discord users to organisations", parent=alliance
-    )
+    org = app_commands.Group(name="org", description="Member organisations and their IP rights", parent=alliance)
+    member = app_commands.Group(name="member", description="Link Discord users to organisations", parent=alliance)
 
     def __init__(self, bot: AllianceBot) -> None:
         self.bot = bot
@@ -140,9 +134,7 @@ class AdminCog(commands.Cog, name="Alliance"):
             lead_role_id=lead_role.id if lead_role else None,
         )
         await working_group.start_group(self.bot, bound, announce=True)
-        await reply(
-            interaction, f"**{escape(bound.name)}** now lives in {channel.mention} for {role.mention}."
-        )
+        await reply(interaction, f"**{escape(bound.name)}** now lives in {channel.mention} for {role.mention}.")
 
     @group.command(name="list", description="Every working group and where it lives")
     async def group_list(self, interaction: Interaction) -> None:
@@ -164,9 +156,7 @@ class AdminCog(commands.Cog, name="Alliance"):
     async def org_add(
         self, interaction: Interaction, name: app_commands.Range[str, 1, 120], group: str | None = None
     ) -> None:
-        organisation = await self.bot.alliance.add_organisation(
-            caller_of(interaction), name=name, group=group
-        )
+        organisation = await self.bot.alliance.add_organisation(caller_of(interaction), name=name, group=group)
         home = f" in {escape(organisation.working_group.name)}" if organisation.working_group else ""
         await reply(interaction, f"**{escape(organisation.name)}** is now a member organisation{home}.")
 
@@ -208,9 +198,7 @@ class AdminCog(commands.Cog, name="Alliance"):
     @member.command(name="link", description="Link a user to the organisation they act for (admins)")
     @app_commands.autocomplete(org=organisation_autocomplete)
     async def member_link(self, interaction: Interaction, user: discord.Member, org: str) -> None:
-        linked = await self.bot.alliance.link_member(
-            caller_of(interaction), user_id=user.id, organisation=org
-        )
+        linked = await self.bot.alliance.link_member(caller_of(interaction), user_id=user.id, organisation=org)
         await reply(
             interaction,
             f"{user_mention(linked.user_id)} now acts for **{escape(linked.organisation.name)}**.",

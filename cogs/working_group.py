@@ -99,14 +99,3 @@ async def stop_group(bot: AllianceBot, slug: str) -> None:
 
 def group_cogs(bot: AllianceBot) -> list[WorkingGroupCog]:
     return [cog for cog in bot.cogs.values() if isinstance(cog, WorkingGroupCog)]
-
-
-async def setup(bot: AllianceBot) -> None:
-    """Extension entry point: one cog per live group in the database."""
-    for group in await bot.alliance.groups():
-        await start_group(bot, group)
-
-
-async def teardown(bot: AllianceBot) -> None:
-    for cog in group_cogs(bot):
-        await bot.remove_cog(cog.qualified_name)

@@ -23,8 +23,7 @@ async def load_standing(session: AsyncSession, caller: Caller) -> Standing:
             select(WorkingGroup)
             .where(
                 WorkingGroup.archived.is_(False),
-                WorkingGroup.member_role_id.in_(caller.role_ids)
-                | WorkingGroup.lead_role_id.in_(caller.role_ids),
+                WorkingGroup.member_role_id.in_(caller.role_ids) | WorkingGroup.lead_role_id.in_(caller.role_ids),
             )
             .order_by(WorkingGroup.name)
         )
@@ -32,9 +31,7 @@ async def load_standing(session: AsyncSession, caller: Caller) -> Standing:
     admin_role = settings.admin_role_id if settings else None
     reviewer_role = settings.reviewer_role_id if settings else None
     member_of = tuple(group_ref(g) for g in groups if g.member_role_id in caller.role_ids)
-    leads = tuple(
-        group_ref(g) for g in groups if g.lead_role_id is not None and g.lead_role_id in caller.role_ids
-    )
+    leads = tuple(group_ref(g) for g in groups if g.lead_role_id is not None and g.lead_role_id in caller.role_ids)
     return Standing(
         caller=caller,
         is_admin=caller.manages_guild or (admin_role is not None and admin_role in caller.role_ids),

@@ -81,9 +81,7 @@ class AllianceService:
     async def group_for_channel(self, channel_id: int) -> WorkingGroup | None:
         async with self._sessions() as session:
             return await session.scalar(
-                select(WorkingGroup).where(
-                    WorkingGroup.channel_id == channel_id, WorkingGroup.archived.is_(False)
-                )
+                select(WorkingGroup).where(WorkingGroup.channel_id == channel_id, WorkingGroup.archived.is_(False))
             )
 
     async def suggest_groups(self, text: str) -> list[WorkingGroup]:
@@ -131,9 +129,7 @@ class AllianceService:
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidInput(
-                f"`{zone[:64]}` is not an IANA time zone (for example Asia/Shanghai)."
-            ) from None
+            raise InvalidInput(f"`{zone[:64]}` is not an IANA time zone (for example Asia/Shanghai).") from None
         async with self._sessions.begin() as session:
             require_admin(await load_standing(session, caller))
             settings = await session.get(GuildSettings, caller.guild_id)
@@ -291,9 +287,7 @@ class AllianceService:
             raise Conflict(f"{row.name} is archived.")
         return row
 
-    async def _ensure_channel_free(
-        self, session: AsyncSession, channel_id: int, group_id: int | None
-    ) -> None:
+    async def _ensure_channel_free(self, session: AsyncSession, channel_id: int, group_id: int | None) -> None:
         owner = await session.scalar(select(WorkingGroup).where(WorkingGroup.channel_id == channel_id))
         if owner is not None and owner.id != group_id:
             raise Conflict(f"That channel already belongs to {owner.name}; one channel serves one group.")
@@ -338,9 +332,7 @@ class AllianceService:
         expires_on = parse_date(expires, "expires") if expires else None
         now = self._clock()
         if expires_on is not None and expires_on < now.date():
-            raise InvalidInput(
-                f"That right expired on {expires_on.isoformat()}; only live rights can be registered."
-            )
+            raise InvalidInput(f"That right expired on {expires_on.isoformat()}; only live rights can be registered.")
         async with self._sessions.begin() as session:
             require_admin(await load_standing(session, caller))
             org = await self._organisation(session, organisation)
