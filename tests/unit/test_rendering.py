@@ -1,0 +1,48 @@
+"""Escaping and templates: user text is shown literally and pings no one."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.rendering import Safe, escape, render, timestamp, when
+
+MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>")
+
+
+def test_mentions_are_broken_and_markdown_neutralised() -> None:
+    text = escape("@everyone @here <@123456789012345678> <@&123456789012345678> **bold** `code` [x](http://y)")
+    assert MENTION.search(text) is None
+    assert "\\*\\*bold\\*\\*" in text
+    assert "\\`code\\`" in text
+    assert "\\[x\\]\\(http://y\\)" in text
+
+
+def test_line_start_markup_is_escaped_but_inner_dashes_kept() -> None:
+    assert escape("# Title\n- item\nLouis-Vuitton") == "\\# Title\n\\- item\nLouis-Vuitton"
+
+
+@given(st.text())
+def test_no_escaped_text_can_mention(text: str) -> None:
+    assert MENTION.search(escape(text)) is None
+
+
+def test_safe_text_passes_unchanged() -> None:
+    assert escape(Safe("<t:1:f>")) == "<t:1:f>"
+
+
+def test_timestamps() -> None:
+    moment = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    assert timestamp(moment) == f"<t:{int(moment.timestamp())}:f>"
+    assert when(moment) == f"<t:{int(moment.timestamp())}:f> (<t:{int(moment.timestamp())}:R>)"
+
+
+def test_templates_escape_every_value_and_never_evaluate_user_text() -> None:
+    text = render("group_welcome.md.j2", group_name="{{ 7*7 }} @everyone", user_id=42)
+    assert "49" not in text
+    assert "{{ 7\\*7 }}" in text or "{{ 7*7 }}" in text.replace("\\", "")
+    assert "@everyone" not in text
+    assert "<@42>" in text

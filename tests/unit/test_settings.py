@@ -1,0 +1,98 @@
+"""Configuration: environment, TOML file, and one clear line for a bad setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULT_API_BASE, ConfigurationError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in (
+        "DISCORD_TOKEN",
+        "DISCORD_API_BASE",
+        "DATABASE_URL",
+        "GUILD_IDS",
+        "ALLIANCE_TIMEZONE",
+        "LOG_LEVEL",
+        "ALLIANCE_CONFIG",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.discord_token is None
+    assert settings.discord_api_base == DEFAULT_API_BASE
+    assert settings.database_url.get_secret_value() == "sqlite+aiosqlite:///./alliance.db"
+    assert settings.guild_ids == ()
+    assert settings.alliance_timezone == "Asia/Shanghai"
+
+
+def test_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "abc.def.ghi")
+    monkeypatch.setenv("DISCORD_API_BASE", "http://proxy.internal:8080/api/v10/")
+    monkeypatch.setenv("GUILD_IDS", " 111, 222 ,")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    settings = load_settings()
+    assert settings.discord_token is not None and settings.discord_token.get_secret_value() == "abc.def.ghi"
+    assert "abc.def.ghi" not in repr(settings)
+    assert settings.discord_api_base == "http://proxy.internal:8080/api/v10"
+    assert settings.guild_ids == (111, 222)
+    assert settings.log_level == "DEBUG"
+
+
+def test_blank_token_means_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "   ")
+    assert load_settings().discord_token is None
+
+
+def test_toml_file_with_environment_taking_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "alliance.toml"
+    config.write_text('alliance_timezone = "Europe/Paris"\nguild_ids = [5, 6]\nlog_level = "WARNING"\n')
+    monkeypatch.setenv("ALLIANCE_CONFIG", str(config))
+    monkeypatch.setenv("LOG_LEVEL", "ERROR")
+    settings = load_settings()
+    assert settings.alliance_timezone == "Europe/Paris"
+    assert settings.guild_ids == (5, 6)
+    assert settings.log_level == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("DATABASE_URL", "mysql://root:hunter2@db/alliance", "DATABASE_URL: must start with"),
+        ("GUILD_IDS", "12,abc", "GUILD_IDS: must be comma-separated numeric guild ids"),
+        ("ALLIANCE_TIMEZONE", "Mars/Olympus", "ALLIANCE_TIMEZONE: must be an IANA time zone"),
+        ("DISCORD_API_BASE", "ftp://proxy.internal", "DISCORD_API_BASE: must be an http(s) URL"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be one of"),
+    ],
+)
+def test_invalid_setting_is_one_line_naming_it_without_its_value(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert expected in message
+    assert "\n" not in message
+    assert value not in message
+
+
+def test_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ALLIANCE_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigurationError, match="ALLIANCE_CONFIG: no such file"):
+        load_settings()
+
+
+def test_malformed_toml_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("log_level = \n")
+    monkeypatch.setenv("ALLIANCE_CONFIG", str(config))
+    with pytest.raises(ConfigurationError, match="ALLIANCE_CONFIG"):
+        load_settings()
