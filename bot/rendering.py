@@ -84,3 +84,32 @@ def environment() -> Environment:
 def render(name: str, **context: Any) -> str:
     """Render `templates/<name>` with every printed value escaped for Discord."""
     return environment().get_template(name).render(**context).strip()
+
+
+MESSAGE_LIMIT = 2000  # Discord's limit on message content
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split on line boundaries into messages of at most `limit` characters.
+
+    Nothing is dropped: a single over-long line is cut at the limit and continues in the next
+    message, so figures are never silently truncated.
+    """
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 
 from bot.permissions import Caller
+from bot.rendering import split_message
 
 if TYPE_CHECKING:
     from bot.app import AllianceBot
@@ -50,9 +51,11 @@ async def organisation_autocomplete(interaction: Interaction, current: str) -> l
 
 
 async def reply(interaction: Interaction, content: str, *, ephemeral: bool = True) -> None:
-    """Answer once, whether or not the interaction was deferred; never pings anyone."""
+    """Answer, whether or not the interaction was deferred, in as many messages as the text
+    needs (Discord allows 2,000 characters each); never pings anyone."""
     mentions = discord.AllowedMentions.none()
-    if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=ephemeral, allowed_mentions=mentions)
-    else:
-        await interaction.response.send_message(content, ephemeral=ephemeral, allowed_mentions=mentions)
+    for part in split_message(content):
+        if interaction.response.is_done():
+            await interaction.followup.send(part, ephemeral=ephemeral, allowed_mentions=mentions)
+        else:
+            await interaction.response.send_message(part, ephemeral=ephemeral, allowed_mentions=mentions)

@@ -303,3 +303,24 @@ async def test_unexpected_errors_show_a_reference_not_the_exception(
     assert "Error reference:" in result.response.content
     reference = result.response.content.split("`")[1]
     assert any(reference in record.getMessage() for record in caplog.records)
+
+
+async def test_long_group_lists_continue_in_follow_ups(world: World, env: simcord.Env, bot: AllianceBot) -> None:
+    from bot.permissions import Caller
+
+    owner = Caller(user_id=world.owner.id, guild_id=world.guild.id, manages_guild=True)
+    for number in range(30):
+        channel = world.guild.create_text_channel(f"wg-{number}")
+        await bot.alliance.create_group(
+            owner,
+            name=f"Regional Working Group Number {number:02d} of the Alliance",
+            channel_id=channel.id,
+            member_role_id=world.watches_role.id,
+            lead_role_id=None,
+        )
+    result = await world.alice.slash(world.general, "alliance group list")
+    parts = [result.response, *result.followups]
+    assert len(parts) >= 2
+    assert all(len(part.content) <= 2000 for part in parts)
+    text = "\n".join(part.content for part in parts)
+    assert all(f"Number {number:02d}" in text for number in range(30))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.rendering import Safe, escape, render, timestamp, when
+from bot.rendering import Safe, escape, render, split_message, timestamp, when
 
 MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>")
 
@@ -46,3 +46,11 @@ def test_templates_escape_every_value_and_never_evaluate_user_text() -> None:
     assert "{{ 7\\*7 }}" in text or "{{ 7*7 }}" in text.replace("\\", "")
     assert "@everyone" not in text
     assert "<@42>" in text
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=2500), max_size=30))
+def test_split_message_keeps_every_character_within_the_limit(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    parts = split_message(text, limit=2000)
+    assert all(len(part) <= 2000 for part in parts)
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
