@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
 import discord
+import yarl
 from sqlalchemy.engine import make_url
 
 from bot.settings import ConfigurationError, Settings, load_settings
@@ -31,9 +34,15 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 def use_api_base(base: str) -> None:
-    """Send all REST traffic to `base`; discord.py then reads the gateway URL from
-    `GET {base}/gateway/bot`, as it does against Discord itself."""
+    """Send all REST traffic to `base` (the gateway URL then comes from `use_gateway_of`)."""
     discord.http.Route.BASE = base
+
+
+async def use_gateway_of(bot: discord.Client) -> None:
+    """Connect to the gateway that `GET {base}/gateway/bot` names. discord.py 2.x never asks for a
+    non-sharded client: it dials its built-in `wss://gateway.discord.gg/` whatever the API base."""
+    _shards, url, _limits = await bot.http.get_bot_gateway()
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
 
 async def run_connected(settings: Settings) -> None:
@@ -42,8 +51,13 @@ async def run_connected(settings: Settings) -> None:
     assert settings.discord_token is not None
     use_api_base(settings.discord_api_base)
     bot = create_bot(settings)
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):  # process managers stop services with SIGTERM
+        loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))
     async with bot:
-        await bot.start(settings.discord_token.get_secret_value())
+        await bot.login(settings.discord_token.get_secret_value())
+        await use_gateway_of(bot)
+        await bot.connect()
 
 
 async def db_command(settings: Settings, action: str) -> None:
@@ -96,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except discord.LoginFailure:
         print("DISCORD_TOKEN: Discord refused the token (check it in the developer portal).", file=sys.stderr)
+        return 2
+    except discord.GatewayNotFound:
+        print("DISCORD_API_BASE: the API did not say which gateway to connect to (GET /gateway/bot failed).",
+              file=sys.stderr)
         return 2
     except discord.PrivilegedIntentsRequired:
         print(

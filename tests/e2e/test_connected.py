@@ -10,8 +10,9 @@ A `sitecustomize` on the child's PYTHONPATH refuses to resolve any host that is 
 loopback, so a bot that tries to reach the real Discord fails here (and says so in its stderr)
 instead of touching the network.
 
-Until the gateway fix lands in `bot.cli` (see KNOWN_GATEWAY_BUG), the start-up test xfails on
-exactly that symptom and on nothing else; with the fix it passes without any change here.
+discord.py 2.x dials its built-in gateway for a non-sharded client; `bot.cli.use_gateway_of`
+makes it use the one `/gateway/bot` names, which this test proves by hosting the websocket at
+a path only that answer reveals.
 """
 
 from __future__ import annotations
@@ -62,23 +63,6 @@ def _loopback_only(host, *args, **kwargs):
 
 socket.getaddrinfo = _loopback_only
 '''
-
-
-KNOWN_GATEWAY_BUG = (
-    "known bot bug: DISCORD_API_BASE moves only REST traffic (bot.cli.use_api_base sets Route.BASE); "
-    "discord.py 2.x connects a non-sharded client to its built-in wss://gateway.discord.gg/ and never asks "
-    "GET {base}/gateway/bot. Fix in bot.cli.run_connected: login, set DiscordWebSocket.DEFAULT_GATEWAY to "
-    "the URL from bot.http.get_bot_gateway(), then connect."
-)
-
-
-def hit_known_gateway_bug(fake: FakeDiscord, output: str) -> bool:
-    """Exactly the symptom of KNOWN_GATEWAY_BUG; any other failure still fails the test."""
-    return (
-        not fake.requests_to("GET", f"{API_PREFIX}/gateway/bot")
-        and not fake.gateway_sessions
-        and f"{GUARD_MARK}: refused to resolve 'gateway.discord.gg'" in output
-    )
 
 
 @dataclass
@@ -192,8 +176,6 @@ async def test_connects_identifies_migrates_and_syncs_commands(tmp_path: Path) -
                 return not bot.running or GUARD_MARK in bot.output()
 
             ready = await fake.wait_for(started, within=STARTUP_TIMEOUT, abort=stuck)
-            if not ready and hit_known_gateway_bug(fake, bot.output()):
-                pytest.xfail(KNOWN_GATEWAY_BUG)
             assert ready, (
                 "bot did not sync both guilds, identify and process READY "
                 + (f"within {STARTUP_TIMEOUT:.0f}s" if bot.running else f"(exited {bot.process.returncode})")
