@@ -14,6 +14,7 @@ from datetime import date
 from db.models import RightKind
 
 GUILD_NAME = "Alliance Sandbox"
+BOT_NAME = "Alliance Bot"
 ADMIN_ROLE = "Alliance Admin"
 REVIEWER_ROLE = "IP Review Team"
 ANNOUNCEMENTS_CHANNEL = "announcements"
@@ -156,6 +157,6 @@ COMMANDS_TO_TRY: tuple[tuple[str, str], ...] = (
     ("/alliance org right", "as Alex: register a right, e.g. org: Ferngrove Tea, kind: trademark"),
     ("/alliance member link", "as Alex: link Nina to an organisation, then run /alliance whoami as Nina"),
     ("/alliance setup", "as Alex: re-wire announcements, review channel and roles; as Nina: refused"),
-    ("/alliance group create", "as Alex: a new group goes live at once (needs a channel and a role)"),
-    ("/alliance group archive", "as Alex: archive a group; its history is kept"),
+    ("/alliance group archive", "as Alex: archive a group; its history is kept and its channel is freed"),
+    ("/alliance group create", "as Alex: a new group in a freed channel goes live at once"),
 )

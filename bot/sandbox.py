@@ -1,9 +1,378 @@
-"""Offline sandbox (placeholder until the sandbox lands)."""
+"""Offline sandbox: the real bot against a simulated alliance server, shown in a browser.
+
+`python bot.py` without DISCORD_TOKEN lands here. Nothing is mocked on the bot's side: SimCord
+plays Discord, the bot is `create_bot(settings)`, and the demo alliance is wired by the demo
+admin through the same slash commands a real admin uses (`/alliance setup`, `group bind`,
+`org add`, `org right`, `member link`). A sandbox that starts is therefore also a smoke test of
+those commands. SimCord's browser preview is the front end; it only listens on 127.0.0.1.
+"""
 
 from __future__ import annotations
 
+import importlib.metadata
+import logging
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from pydantic import SecretStr
+
+from bot import demo
+from bot.app import AllianceBot, create_bot, report_error
+from bot.errors import AllianceError
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    import simcord
+
+    from db.models import WorkingGroup
+
+log = logging.getLogger(__name__)
+
+SANDBOX_DATABASE = Path("sandbox.db")
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+EMPTY_DATABASE_HINT = " (DATABASE_URL is set: the sandbox needs an empty database; unset it for a fresh sandbox.db)"
+INSTALL_HINT = 'The sandbox needs SimCord\'s browser preview: pip install ".[sandbox]"'
+
+
+class SandboxError(Exception):
+    """The sandbox could not be built; the message says which step failed and why."""
+
+
+@dataclass
+class SandboxWorld:
+    """Handles on everything the sandbox built, for the preview and for tests."""
+
+    env: simcord.Env
+    bot: AllianceBot
+    guild: simcord.GuildHandle
+    announcements: simcord.ChannelHandle
+    review: simcord.ChannelHandle
+    admin_role: simcord.RoleHandle
+    reviewer_role: simcord.RoleHandle
+    group_channels: dict[str, simcord.ChannelHandle]  # by group slug
+    member_roles: dict[str, simcord.RoleHandle]
+    lead_roles: dict[str, simcord.RoleHandle]
+    users: dict[str, simcord.MemberActor]  # by demo username, in `demo.USERS` order
+
+    @property
+    def admin(self) -> simcord.MemberActor:
+        return self.users[next(user.username for user in demo.USERS if user.admin)]
+
+    @property
+    def start_channel(self) -> simcord.ChannelHandle:
+        """Where the preview opens (the preview shows one channel; see `demo.START_GROUP`)."""
+        return self.group_channels[demo.START_GROUP]
+
+
+# ------------------------------------------------------------------ the database
+
+
+def sandbox_settings(settings: Settings, database: Path = SANDBOX_DATABASE) -> Settings:
+    """Settings for the sandbox run.
+
+    SimCord invents new snowflakes every run, so channel and role ids stored by an earlier run
+    would point nowhere: unless the operator chose DATABASE_URL themselves (environment, `.env`
+    or TOML all count), the sandbox starts from a fresh SQLite file. GUILD_IDS is cleared
+    because the simulated guild's id is new too; a global sync reaches it at once.
+    """
+    if "database_url" in settings.model_fields_set:
+        url = settings.database_url
+    else:
+        url = SecretStr(fresh_sqlite_url(database))
+    return settings.model_copy(update={"database_url": url, "guild_ids": ()})
+
+
+def fresh_sqlite_url(path: Path) -> str:
+    """Delete `path` and its WAL/SHM/journal companions, and return its aiosqlite URL."""
+    for candidate in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_SIDE_FILES)):
+        candidate.unlink(missing_ok=True)
+    return f"sqlite+aiosqlite:///{path.as_posix()}"
+
+
+# ------------------------------------------------------------------ the server
+
+
+async def build_sandbox(env: simcord.Env) -> SandboxWorld:
+    """Arrange the demo server in `env` and wire the alliance through the bot's commands."""
+    bot = env.bot
+    if not isinstance(bot, AllianceBot):
+        raise SandboxError("the sandbox needs the alliance bot running in the environment")
+    groups = await bot.alliance.groups()
+    check_demo_data(groups)
+    world = arrange_server(env, bot, groups)
+    await name_the_bot(bot)
+    today = env.now().date()
+    await wire_alliance(world, groups)
+    await register_organisations(world, demo.ORGANISATIONS, today)
+    await link_members(world, demo.USERS)
+    await grant_group_roles(world, demo.USERS)
+    return world
+
+
+def check_demo_data(groups: Sequence[WorkingGroup]) -> None:
+    """Refuse demo data that names a group the database no longer has, before touching anything."""
+    slugs = {group.slug for group in groups}
+    named = {org.group for org in demo.ORGANISATIONS} | {demo.START_GROUP}
+    named |= {slug for user in demo.USERS for slug in (*user.groups, *user.leads)}
+    missing = sorted(named - slugs)
+    if missing:
+        raise SandboxError(f"the demo data names working groups the database does not have: {', '.join(missing)}")
+
+
+def arrange_server(env: simcord.Env, bot: AllianceBot, groups: Sequence[WorkingGroup]) -> SandboxWorld:
+    """What exists in Discord before the bot is told about it: guild, channels, roles, people.
+
+    Channels are public so every demo user may open the preview's channel; the reviewer and
+    admin roles carry their standing, group roles are handed out later (`grant_group_roles`).
+    """
+    guild = env.create_guild(demo.GUILD_NAME)
+    admin_role = guild.create_role(demo.ADMIN_ROLE, permissions=discord.Permissions(manage_guild=True))
+    reviewer_role = guild.create_role(demo.REVIEWER_ROLE)
+    world = SandboxWorld(
+        env=env,
+        bot=bot,
+        guild=guild,
+        announcements=guild.create_text_channel(demo.ANNOUNCEMENTS_CHANNEL, topic="Alliance-wide news"),
+        review=guild.create_text_channel(demo.REVIEW_CHANNEL, topic="Takedown review by the IP team"),
+        admin_role=admin_role,
+        reviewer_role=reviewer_role,
+        group_channels={g.slug: guild.create_text_channel(g.slug, topic=g.description) for g in groups},
+        member_roles={g.slug: guild.create_role(g.name) for g in groups},
+        lead_roles={g.slug: guild.create_role(f"{g.name} Lead") for g in groups},
+        users={},
+    )
+    for user in demo.USERS:
+        roles = [role for role, held in ((admin_role, user.admin), (reviewer_role, user.reviewer)) if held]
+        handle = env.create_user(user.username, global_name=user.display_name)
+        world.users[user.username] = guild.add_member(handle, roles=roles)
+    return world
+
+
+async def name_the_bot(bot: AllianceBot) -> None:
+    """SimCord calls every bot "TestBot"; the bot renames itself through the ordinary profile API
+    so the page reads like the alliance's server."""
+    if bot.user is not None and bot.user.name != demo.BOT_NAME:
+        await bot.user.edit(username=demo.BOT_NAME)
+
+
+async def wire_alliance(world: SandboxWorld, groups: Iterable[WorkingGroup]) -> None:
+    """`/alliance setup`, then bind every group to its channel and roles."""
+    await as_admin(
+        world,
+        "alliance setup",
+        announcements=world.announcements,
+        review_channel=world.review,
+        reviewer_role=world.reviewer_role,
+        admin_role=world.admin_role,
+    )
+    for group in groups:
+        await as_admin(
+            world,
+            "alliance group bind",
+            group=group.slug,
+            channel=world.group_channels[group.slug],
+            role=world.member_roles[group.slug],
+            lead_role=world.lead_roles[group.slug],
+        )
+
+
+async def register_organisations(world: SandboxWorld, orgs: Iterable[demo.DemoOrg], today: date) -> None:
+    """`/alliance org add` and `/alliance org right` for every demo brand."""
+    for org in orgs:
+        await as_admin(world, "alliance org add", name=org.name, group=org.group)
+        for right in org.rights:
+            options: dict[str, object] = {"number": right.number, "jurisdiction": right.jurisdiction}
+            expires = right.expires(today)
+            if expires is not None:
+                options["expires"] = expires
+            await as_admin(world, "alliance org right", org=org.name, kind=right.kind.value, **options)
+
+
+async def link_members(world: SandboxWorld, users: Iterable[demo.DemoUser]) -> None:
+    """`/alliance member link` for every demo user who acts for an organisation."""
+    for user in users:
+        if user.organisation is not None:
+            await as_admin(world, "alliance member link", user=world.users[user.username], org=user.organisation)
+
+
+async def grant_group_roles(world: SandboxWorld, users: Iterable[demo.DemoUser]) -> None:
+    """A moderator hands out group roles after the groups are bound, so the bot greets each
+    new member in the group's channel, as it would on Discord.
+
+    SimCord has no public builder for a role change yet; `Backend.add_member_role` sends the
+    same GUILD_MEMBER_UPDATE Discord would.
+    """
+    for user in users:
+        member = world.users[user.username]
+        roles = [world.member_roles[slug] for slug in user.groups] + [world.lead_roles[s] for s in user.leads]
+        for role in roles:
+            world.env.backend.add_member_role(world.guild.id, member.id, role.id)
+            await world.env.settle()
+
+
+async def as_admin(world: SandboxWorld, command: str, **options: object) -> None:
+    """Run `/command` as the demo admin in #announcements; any refusal or bug stops the build."""
+    env = world.env
+    cursor = env.error_cursor
+    result = await world.admin.slash(world.announcements, command, **options)
+    errors = env.errors_since(cursor)
+    if errors or result.response is None:
+        said = result.response.content if result.response is not None else "no answer"
+        raise SandboxError(f"/{command} failed: {said}") from (errors[0] if errors else None)
+
+
+def is_refusal(error: BaseException) -> bool:
+    """A refusal (`AllianceError`) is behaviour the user was shown, not a bug."""
+    return isinstance(error, app_commands.CommandInvokeError) and isinstance(error.__cause__, AllianceError)
+
+
+def unexpected_errors(errors: Iterable[BaseException]) -> list[BaseException]:
+    return [error for error in errors if not is_refusal(error)]
+
+
+# ------------------------------------------------------------------ the front end
+
+
+def missing_preview_requirements() -> list[str]:
+    """Distributions of `simcord[preview]` that are not installed (all of them without SimCord)."""
+    try:
+        requirements = importlib.metadata.requires("simcord") or []
+    except importlib.metadata.PackageNotFoundError:
+        return ["simcord"]
+    missing = []
+    for requirement in requirements:
+        name, _, marker = requirement.partition(";")
+        if not re.search(r"""extra\s*==\s*["']preview["']""", marker):
+            continue
+        match = re.match(r"[A-Za-z0-9._-]+", name.strip())
+        if match is None:
+            continue
+        try:
+            importlib.metadata.version(match.group())
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(match.group())
+    return missing
+
+
+def instructions(world: SandboxWorld, url: str) -> str:
+    """What to print once the preview serves: where to go, who is who, what to try."""
+    width = max(len(user.display_name) for user in demo.USERS)
+    people = [f"  {user.display_name:<{width}}  {user.can}" for user in demo.USERS]
+    command_width = max(len(command) for command, _ in demo.COMMANDS_TO_TRY)
+    tries = [f"  {command:<{command_width}}  {why}" for command, why in demo.COMMANDS_TO_TRY]
+    return "\n".join(
+        [
+            "",
+            f"Alliance sandbox is running: the real bot in a simulated server, {world.guild.name!r}.",
+            f"Open {url}",
+            "  (a private capability URL on 127.0.0.1 only: whoever has it can act as the demo users)",
+            f"The page shows one channel, #{world.start_channel.name}: run commands there (replies are private",
+            "  to whoever ran them); pick the demo user you act as in the toolbar's 'Viewing as' menu.",
+            f"{len(world.group_channels)} working groups are bound to their own channels; "
+            f"{len(demo.ORGANISATIONS)} fictional brands are members.",
+            "",
+            "Demo users:",
+            *people,
+            "",
+            "Commands to try (type / in the message box):",
+            *tries,
+            "",
+            "Stop with Ctrl-C or the page's 'End preview session'. Nothing leaves this machine.",
+            "",
+        ]
+    )
+
+
+def answer_refusals_quietly(bot: AllianceBot) -> None:
+    """Keep refusals out of SimCord's error log while a person uses the page.
+
+    SimCord records every error that reaches the tree's `on_error`, and the preview marks an
+    action with a recorded error as "The bot action failed". A refusal is not a failure: it is
+    answered by the bot's own handler, exactly as before, just without the recording. Anything
+    else still goes through SimCord's recorder (and into `report_bugs`).
+    """
+    recorder = bot.tree.on_error
+
+    async def on_error(interaction: discord.Interaction[AllianceBot], error: app_commands.AppCommandError) -> None:
+        if is_refusal(error):
+            await report_error(interaction, error)
+        else:
+            await recorder(interaction, error)
+
+    bot.tree.on_error = on_error  # type: ignore[method-assign]
+
+
+async def serve_preview(world: SandboxWorld, port: int | None) -> None:
+    """Serve the preview of the start channel to every demo user until it is closed."""
+    import simcord
+
+    viewers = list(world.users.values())
+    try:
+        preview = world.env.preview(world.start_channel, viewers=viewers, layout="channel", port=port)
+        async with preview:
+            print(instructions(world, preview.url), flush=True)
+            await preview.wait_closed()
+    except simcord.SetupError as error:
+        raise SandboxError(f"the browser preview could not start: {error}") from error
 
 
 async def run_sandbox(settings: Settings, *, port: int | None = None) -> None:
-    raise SystemExit("The offline sandbox is not built yet.")
+    """Entry point of `python bot.py` without a token (and of `alliance-bot sandbox`).
+
+    Exits with status 2 (like a configuration error) when the preview extra is missing or the
+    sandbox cannot be built; returns once the preview is closed.
+    """
+    missing = missing_preview_requirements()
+    if missing:
+        print(f"{INSTALL_HINT} (missing: {', '.join(missing)})", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    with quiet_logger("discord.state"):  # SimCord's import-time probe warns about a Client without intents
+        import simcord
+
+    bot = create_bot(sandbox_settings(settings))
+    print(f"Building the sandbox on {bot.database_backend} …", flush=True)
+    failure: SandboxError | None = None
+    try:
+        async with simcord.run(bot, check_errors=False) as env:
+            try:
+                world = await build_sandbox(env)
+                answer_refusals_quietly(bot)
+                await serve_preview(world, port)
+            except SandboxError as error:
+                failure = error
+            finally:
+                report_bugs(env.errors)
+    finally:
+        await bot.close()  # SimCord detaches the bot but leaves closing it (and its database) to us
+    if failure is not None:
+        hint = EMPTY_DATABASE_HINT if "database_url" in settings.model_fields_set else ""
+        print(f"Sandbox stopped: {failure}{hint}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    print("Sandbox closed.", flush=True)
+
+
+@contextmanager
+def quiet_logger(name: str) -> Iterator[None]:
+    """Silence one logger's warnings for a moment (restoring its level afterwards)."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def report_bugs(errors: Iterable[BaseException]) -> None:
+    """Refusals were shown to the demo user; anything else is a bug worth a line in the log."""
+    bugs = unexpected_errors(errors)
+    if bugs:
+        log.error("the bot raised %d unexpected error(s) in the sandbox; see the log above", len(bugs))
