@@ -12,15 +12,19 @@ from sqlalchemy.engine import make_url
 
 from bot import __version__
 from bot.clock import Clock
+from bot.delivery import Delivery, TimedWork
 from bot.errors import AllianceError
 from bot.services.alliance import AllianceService
+from bot.services.business_time import BusinessCalendar
+from bot.services.takedown_queries import TakedownQueries
+from bot.services.takedowns import TakedownService
 from bot.settings import Settings
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.admin", "cogs.groups")
+EXTENSIONS = ("cogs.admin", "cogs.groups", "cogs.takedowns")
 
 
 class AllianceTree(app_commands.CommandTree["AllianceBot"]):
@@ -87,6 +91,18 @@ class AllianceBot(commands.Bot):
         self.engine = create_engine(settings.database_url.get_secret_value())
         self.sessions = create_session_factory(self.engine)
         self.alliance = AllianceService(self.sessions, clock)
+        self.calendar = BusinessCalendar(settings.alliance_timezone, settings.holiday_country)
+        self.takedowns = TakedownService(
+            self.sessions,
+            clock,
+            self.calendar,
+            rate_per_minute=settings.takedown_rate_per_minute,
+            bulk_per_hour=settings.takedown_bulk_per_hour,
+            counter_notice_days=settings.counter_notice_days,
+        )
+        self.takedown_queries = TakedownQueries(self.sessions, clock, self.calendar)
+        self.delivery = Delivery(self)
+        self.delivery.timed.append(TimedWork(self.takedowns.sweep, self.takedowns.next_deadline))
 
     @property
     def database_backend(self) -> str:
@@ -97,6 +113,7 @@ class AllianceBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
+        self.delivery.start()
         log.info("alliance-bot %s ready on %s", self.version, self.database_backend)
 
     async def sync_commands(self) -> None:
@@ -110,6 +127,7 @@ class AllianceBot(commands.Bot):
             await self.tree.sync()
 
     async def close(self) -> None:
+        self.delivery.stop()
         await super().close()
         await self.engine.dispose()
 

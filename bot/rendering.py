@@ -62,6 +62,15 @@ def channel_mention(channel_id: int | None) -> Safe:
     return Safe(f"<#{int(channel_id)}>") if channel_id else Safe("—")
 
 
+_PLAIN_URL = re.compile(r"https?://[^\s<>`|*_~\\]+")
+
+
+def link(url: str) -> str:
+    """A URL shown as a clickable link without an embed preview, if it is plain enough to be
+    safe; anything else is shown escaped, as text."""
+    return Safe(f"<{url}>") if _PLAIN_URL.fullmatch(url) and "@" not in url else escape(url)
+
+
 def _template_dir() -> Path:
     return _SOURCE_TEMPLATES if _SOURCE_TEMPLATES.is_dir() else _INSTALLED_TEMPLATES
 
@@ -77,7 +86,9 @@ def environment() -> Environment:
         keep_trailing_newline=False,
         autoescape=False,  # HTML escaping is wrong for Discord; `finalize` escapes for Discord instead
     )
-    env.filters.update(ts=timestamp, when=when, user=user_mention, role=role_mention, channel=channel_mention)
+    env.filters.update(
+        ts=timestamp, when=when, user=user_mention, role=role_mention, channel=channel_mention, link=link
+    )
     return env
 
 

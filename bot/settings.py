@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     )
     alliance_timezone: str = Field(default="Asia/Shanghai", description="IANA zone for business time.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+    holiday_country: str = Field(default="CN", description="Country whose public holidays pause the SLA clock.")
+    takedown_rate_per_minute: int = Field(
+        default=60, ge=1, le=10_000, description="Single filings per member per minute."
+    )
+    takedown_bulk_per_hour: int = Field(default=5, ge=1, le=1_000, description="Bulk CSV uploads per member per hour.")
+    counter_notice_days: int = Field(
+        default=3, ge=1, le=30, description="Business days a filer has to answer a counter-notice."
+    )
 
     @field_validator("discord_token", mode="before")
     @classmethod

@@ -24,10 +24,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.types import UTCDateTime
+
+LISTING_KEY_LENGTH = 600  # canonical listing keys (bot.services.listings refuses longer ones)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -80,9 +83,7 @@ class Organisation(Base):
     created_at: Mapped[datetime]
 
     working_group: Mapped[WorkingGroup | None] = relationship(lazy="joined")
-    rights: Mapped[list[IpRight]] = relationship(
-        back_populates="organisation", order_by="IpRight.id", lazy="selectin"
-    )
+    rights: Mapped[list[IpRight]] = relationship(back_populates="organisation", order_by="IpRight.id", lazy="selectin")
 
 
 class IpRight(Base):
@@ -92,9 +93,7 @@ class IpRight(Base):
     __table_args__ = (UniqueConstraint("kind", "number", "jurisdiction", name="uq_ip_right_registration"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
-    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
     kind: Mapped[RightKind] = mapped_column(Enum(RightKind, native_enum=False, length=16))
     number: Mapped[str] = mapped_column(String(64))
     jurisdiction: Mapped[str] = mapped_column(String(32))
@@ -143,3 +142,169 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     subject: Mapped[str] = mapped_column(String(120))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# --------------------------------------------------------------------- takedowns
+
+
+class TakedownReason(enum.StrEnum):
+    counterfeit = "counterfeit"
+    trademark = "trademark"
+    copyright = "copyright"
+    patent = "patent"
+    design = "design"
+
+
+class TakedownStatus(enum.StrEnum):
+    """Where a request stands. `removed` stays the status while a counter-notice runs."""
+
+    submitted = "submitted"
+    needs_info = "needs_info"
+    removed = "removed"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+    reinstated = "reinstated"
+
+
+class CounterState(enum.StrEnum):
+    """The counter-notice track of a removed listing."""
+
+    awaiting_filer = "awaiting_filer"  # the filer may uphold (with evidence) or withdraw until the deadline
+    awaiting_review = "awaiting_review"  # the filer upheld; reviewers make the final call
+    upheld = "upheld"  # final: the listing stays down
+    reinstated = "reinstated"  # final: the listing is back
+
+
+# A listing counts as "already filed" for an organisation while a request on it is in one of these.
+ACTIVE_STATUSES = (TakedownStatus.submitted, TakedownStatus.needs_info, TakedownStatus.removed)
+
+
+class Takedown(Base):
+    """One takedown request: one listing, on one IP right, by one member organisation."""
+
+    __tablename__ = "takedown"
+    __table_args__ = (
+        # Race-proof duplicate rule: one active request per organisation and listing.
+        Index(
+            "uq_takedown_active_listing",
+            "organisation_id",
+            "listing_key",
+            unique=True,
+            sqlite_where=text("status IN ('submitted', 'needs_info', 'removed')"),
+            postgresql_where=text("status IN ('submitted', 'needs_info', 'removed')"),
+        ),
+        Index("ix_takedown_filer_filed", "filer_id", "filed_at"),
+        Index("ix_takedown_status_due", "status", "due_at"),
+        Index("ix_takedown_org_filed", "organisation_id", "filed_at"),
+        Index("ix_takedown_group_filed", "working_group_id", "filed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    right_id: Mapped[int] = mapped_column(ForeignKey("ip_right.id"))
+    working_group_id: Mapped[int | None] = mapped_column(ForeignKey("working_group.id"))
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)  # the server it was filed in
+    filer_id: Mapped[int] = mapped_column(BigInteger)
+    bulk_id: Mapped[int | None] = mapped_column(ForeignKey("takedown_bulk.id"))
+
+    marketplace: Mapped[str] = mapped_column(String(32))
+    listing_key: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH), index=True)
+    listing_url: Mapped[str] = mapped_column(String(2048))
+    submitted_url: Mapped[str] = mapped_column(String(2048))
+    reason: Mapped[TakedownReason] = mapped_column(Enum(TakedownReason, native_enum=False, length=16))
+    seller_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    seller_text: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    good_faith_statement: Mapped[str] = mapped_column(Text)
+
+    status: Mapped[TakedownStatus] = mapped_column(Enum(TakedownStatus, native_enum=False, length=16))
+    filed_at: Mapped[datetime]
+    due_at: Mapped[datetime]  # 24 business hours after filing, not counting needs_info pauses
+    at_risk_at: Mapped[datetime]  # 75 % of the SLA used
+    decided_at: Mapped[datetime | None]  # first removed/rejected decision: what the SLA measures
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    closed_at: Mapped[datetime | None]
+    at_risk_alerted_at: Mapped[datetime | None]
+    breach_alerted_at: Mapped[datetime | None]
+
+    counter_state: Mapped[CounterState | None] = mapped_column(Enum(CounterState, native_enum=False, length=16))
+    counter_filed_at: Mapped[datetime | None]
+    counter_deadline: Mapped[datetime | None] = mapped_column(index=True)
+    counter_note: Mapped[str | None] = mapped_column(Text)
+    review_channel_id: Mapped[int | None] = mapped_column(BigInteger)  # where its review card was posted
+    review_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    right: Mapped[IpRight] = relationship(lazy="joined")
+    working_group: Mapped[WorkingGroup | None] = relationship(lazy="joined")
+    pauses: Mapped[list[TakedownPause]] = relationship(
+        order_by="TakedownPause.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class TakedownPause(Base):
+    """A span during which the SLA clock stood still (the request waited on `needs_info`)."""
+
+    __tablename__ = "takedown_pause"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    takedown_id: Mapped[int] = mapped_column(ForeignKey("takedown.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class TakedownBulk(Base):
+    """One uploaded CSV: what was in it and what became of it (also the bulk rate limit's ledger)."""
+
+    __tablename__ = "takedown_bulk"
+    __table_args__ = (Index("ix_takedown_bulk_filer_at", "filer_id", "uploaded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filer_id: Mapped[int] = mapped_column(BigInteger)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime]
+    rows: Mapped[int]
+    filed: Mapped[int]
+    duplicates: Mapped[int]
+    refused: Mapped[int]
+
+
+# ------------------------------------------------------------------------ outbox
+
+
+class OutboxStatus(enum.StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"  # gave up after bounded retries; admins see it in /alliance health
+
+
+class OutboxMessage(Base):
+    """A message the bot owes Discord, persisted in the transaction that decided to send it.
+
+    A delivery worker posts it and marks it delivered only once Discord accepted it, retrying
+    429/5xx/network errors with backoff; `dedupe_key` makes enqueueing the same notice twice a
+    no-op, so a retried transaction or a second process cannot produce a second copy.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)  # post here…
+    user_id: Mapped[int | None] = mapped_column(BigInteger)  # …or DM this user
+    fallback_channel_id: Mapped[int | None] = mapped_column(BigInteger)  # if the DM is refused
+    content: Mapped[str] = mapped_column(Text)
+    ping_user_id: Mapped[int | None] = mapped_column(BigInteger)  # the one user this message may ping
+    view: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # persistent components to attach
+    edit_message_id: Mapped[int | None] = mapped_column(BigInteger)  # edit this message instead of posting
+    subject: Mapped[str | None] = mapped_column(String(120))  # e.g. "takedown:12" to remember the posted id
+    status: Mapped[OutboxStatus] = mapped_column(Enum(OutboxStatus, native_enum=False, length=16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(String(300))

@@ -109,7 +109,7 @@ async def env(bot: AllianceBot, request: pytest.FixtureRequest) -> AsyncIterator
     Refusals (domain errors shown to the user) reach the tree's error handler by design, so
     SimCord's own error check is replaced by one that lets only those through.
     """
-    environment = simcord.Env(bot, check_errors=False)
+    environment = simcord.Env(bot, check_errors=False, settle_timeout=30)
     await environment.start()
     try:
         yield environment

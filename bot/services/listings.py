@@ -50,9 +50,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.errors import InvalidInput
+from db.models import LISTING_KEY_LENGTH
 
 MAX_URL_LENGTH = 2048
-MAX_KEY_LENGTH = 600  # the takedown table's listing_key column; marketplace keys are far shorter
+MAX_KEY_LENGTH = LISTING_KEY_LENGTH  # the takedown table's listing_key column; marketplace keys are far shorter
 SELLER_MAX = 200
 
 MARKETPLACES = ("taobao", "tmall", "aliexpress", "alibaba", "1688", "lazada", "shopee", "amazon", "ebay")

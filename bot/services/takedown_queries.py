@@ -1,0 +1,342 @@
+"""Reading takedowns: status, check, list, export, SLA figures and good-faith standing.
+
+Members see their own organisation's requests; reviewers and admins see all. A request someone
+may not see is reported as not found, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.errors import NotFound
+from bot.permissions import Caller, Standing, require_member
+from bot.services import audit
+from bot.services.access import load_standing
+from bot.services.business_time import BusinessCalendar
+from bot.services.listings import Listing, canonicalise
+from bot.services.takedown_csv import write_csv
+from bot.services.takedowns import seller_flags, takedown_id, visible_to
+from db.engine import SessionFactory
+from db.models import AuditEntry, CounterState, Organisation, Takedown, TakedownStatus, WorkingGroup
+
+PAGE_SIZE = 10
+EXPORT_LIMIT = 50_000
+GOOD_FAITH_REMOVED_MIN = 0.90
+GOOD_FAITH_REINSTATED_MAX = 0.05
+STANDING_WINDOW = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class StatusView:
+    takedown: Takedown
+    history: list[AuditEntry]
+    linked: list[Takedown]  # other requests on the same listing that the viewer may see
+    hidden_linked: int  # other organisations' requests the viewer may not see
+    flags: tuple[str, ...]
+    on_time: bool | None  # None: not decided and not yet due
+
+
+@dataclass(frozen=True)
+class CheckView:
+    listing: Listing
+    requests: list[Takedown]
+    hidden: int
+    flags: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Takedown]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class SlaWindow:
+    days: int
+    decided: int
+    on_time: int
+    median_hours: float | None
+
+    @property
+    def share(self) -> float | None:
+        return self.on_time / self.decided if self.decided else None
+
+
+@dataclass(frozen=True)
+class SlaView:
+    windows: tuple[SlaWindow, ...]
+    open: int
+    at_risk: list[Takedown]
+    overdue: list[Takedown]
+    group_name: str | None
+
+
+@dataclass(frozen=True)
+class GoodFaith:
+    decided: int
+    removed_share: float | None
+    reinstated_share: float | None
+
+    @property
+    def in_good_standing(self) -> bool:
+        removed_ok = self.removed_share is None or self.removed_share >= GOOD_FAITH_REMOVED_MIN
+        reinstated_ok = self.reinstated_share is None or self.reinstated_share <= GOOD_FAITH_REINSTATED_MAX
+        return removed_ok and reinstated_ok
+
+
+class TakedownQueries:
+    def __init__(self, sessions: SessionFactory, clock: Clock, calendar: BusinessCalendar) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._calendar = calendar
+
+    async def status(self, caller: Caller, number: int) -> StatusView:
+        async with self._sessions() as session:
+            standing = await load_standing(session, caller)
+            takedown = await session.scalar(select(Takedown).where(Takedown.id == number, visible_to(standing)))
+            if takedown is None:
+                raise NotFound(f"No takedown {takedown_id(number)} that you can see.")
+            history = await audit.entries_for(session, f"takedown:{number}")
+            others = list(
+                await session.scalars(
+                    select(Takedown)
+                    .where(Takedown.listing_key == takedown.listing_key, Takedown.id != takedown.id)
+                    .order_by(Takedown.id)
+                )
+            )
+            linked = [t for t in others if _can_see(standing, t)]
+            hidden = len({t.organisation_id for t in others if not _can_see(standing, t)})
+            flags = (await seller_flags(session, [takedown.seller_key])).get(takedown.seller_key or "", ())
+            return StatusView(takedown, history, linked, hidden, flags, self._on_time(takedown))
+
+    def _on_time(self, takedown: Takedown) -> bool | None:
+        if takedown.decided_at is not None:
+            return takedown.decided_at <= takedown.due_at
+        if takedown.status in (TakedownStatus.submitted, TakedownStatus.needs_info):
+            return None if self._clock() < takedown.due_at else False
+        return None
+
+    async def check(self, caller: Caller, url: str) -> CheckView:
+        listing = canonicalise(url)
+        async with self._sessions() as session:
+            standing = await load_standing(session, caller)
+            require_member(standing) if not (standing.is_reviewer or standing.is_admin) else None
+            requests = list(
+                await session.scalars(
+                    select(Takedown).where(Takedown.listing_key == listing.key).order_by(Takedown.id.desc())
+                )
+            )
+            visible = [t for t in requests if _can_see(standing, t)]
+            hidden = len({t.organisation_id for t in requests if not _can_see(standing, t)})
+            sellers = [t.seller_key for t in requests] + [listing.seller]
+            return CheckView(listing, visible, hidden, await seller_flags(session, sellers))
+
+    async def page(
+        self, caller: Caller, *, status: TakedownStatus | None = None, group: str | None = None, page: int = 1
+    ) -> Page:
+        async with self._sessions() as session:
+            standing = await load_standing(session, caller)
+            query = await self._scoped(session, standing, status, group)
+            total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+            pages = max(1, -(-total // PAGE_SIZE))
+            page = min(max(page, 1), pages)
+            items = list(
+                await session.scalars(
+                    query.order_by(Takedown.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+                )
+            )
+            return Page(items, page, pages, total)
+
+    async def export(self, caller: Caller, *, status: TakedownStatus | None = None) -> tuple[bytes, int]:
+        async with self._sessions() as session:
+            standing = await load_standing(session, caller)
+            query = await self._scoped(session, standing, status, None)
+            rows = list(await session.scalars(query.order_by(Takedown.id).limit(EXPORT_LIMIT)))
+        data = write_csv(
+            (
+                "id",
+                "status",
+                "counter_notice",
+                "organisation",
+                "group",
+                "listing_key",
+                "listing_url",
+                "reason",
+                "right",
+                "seller",
+                "filed_at",
+                "due_at",
+                "decided_at",
+                "on_time",
+                "note",
+            ),
+            (
+                (
+                    takedown_id(t.id),
+                    t.status.value,
+                    t.counter_state.value if t.counter_state else "",
+                    t.organisation.name,
+                    t.working_group.name if t.working_group else "",
+                    t.listing_key,
+                    t.listing_url,
+                    t.reason.value,
+                    f"{t.right.kind.value} {t.right.number} ({t.right.jurisdiction})",
+                    t.seller_text or t.seller_key or "",
+                    _iso(t.filed_at),
+                    _iso(t.due_at),
+                    _iso(t.decided_at),
+                    {True: "yes", False: "no", None: ""}[self._on_time(t)],
+                    t.note,
+                )
+                for t in rows
+            ),
+        )
+        return data, len(rows)
+
+    async def _scoped(
+        self, session: AsyncSession, standing: Standing, status: TakedownStatus | None, group: str | None
+    ) -> Select[Any]:
+        if not (standing.is_reviewer or standing.is_admin):
+            require_member(standing)
+        query = select(Takedown).where(visible_to(standing))
+        if status is not None:
+            query = query.where(Takedown.status == status)
+        if group:
+            row = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == group.strip().lower()))
+            if row is None:
+                raise NotFound(f"There is no working group `{group[:64]}`.")
+            query = query.where(Takedown.working_group_id == row.id)
+        return query
+
+    async def sla(self, caller: Caller, *, group: str | None = None) -> SlaView:
+        """The alliance's promise in figures: share decided within 24 business hours."""
+        now = self._clock()
+        async with self._sessions() as session:
+            standing = await load_standing(session, caller)
+            if not (standing.is_reviewer or standing.is_admin):
+                require_member(standing)
+            group_row = None
+            conditions: list[Any] = []
+            if group:
+                group_row = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == group.strip().lower()))
+                if group_row is None:
+                    raise NotFound(f"There is no working group `{group[:64]}`.")
+                conditions.append(Takedown.working_group_id == group_row.id)
+            windows = []
+            for days in (7, 30):
+                decided = list(
+                    await session.execute(
+                        select(Takedown.filed_at, Takedown.decided_at, Takedown.due_at, Takedown.id).where(
+                            Takedown.decided_at >= now - timedelta(days=days), *conditions
+                        )
+                    )
+                )
+                pauses = await _pauses(session, [row.id for row in decided])
+                hours = [
+                    self._calendar.elapsed(row.filed_at, row.decided_at, pauses.get(row.id, ())).total_seconds() / 3600
+                    for row in decided
+                ]
+                windows.append(
+                    SlaWindow(
+                        days=days,
+                        decided=len(decided),
+                        on_time=sum(1 for row in decided if row.decided_at <= row.due_at),
+                        median_hours=statistics.median(hours) if hours else None,
+                    )
+                )
+            open_query = select(Takedown).where(Takedown.status == TakedownStatus.submitted, *conditions)
+            open_count = int(await session.scalar(select(func.count()).select_from(open_query.subquery())) or 0)
+            at_risk = list(
+                await session.scalars(
+                    open_query.where(Takedown.at_risk_at <= now, Takedown.due_at > now)
+                    .order_by(Takedown.due_at)
+                    .limit(25)
+                )
+            )
+            overdue = list(
+                await session.scalars(open_query.where(Takedown.due_at <= now).order_by(Takedown.due_at).limit(25))
+            )
+            return SlaView(tuple(windows), open_count, at_risk, overdue, group_row.name if group_row else None)
+
+    async def good_faith(self, organisation_id: int) -> GoodFaith:
+        """An organisation's standing over 90 days (IPP Good-Faith programme thresholds)."""
+        since = self._clock() - STANDING_WINDOW
+        async with self._sessions() as session:
+            rows = list(
+                await session.execute(
+                    select(Takedown.status, Takedown.counter_state, Takedown.decided_by).where(
+                        Takedown.organisation_id == organisation_id,
+                        Takedown.decided_at >= since,
+                    )
+                )
+            )
+        removed_statuses = (TakedownStatus.removed, TakedownStatus.reinstated)
+        decided = [row for row in rows if row.status in (*removed_statuses, TakedownStatus.rejected)]
+        removed = [row for row in decided if row.status in removed_statuses]
+        reinstated = [row for row in removed if row.counter_state == CounterState.reinstated]
+        return GoodFaith(
+            decided=len(decided),
+            removed_share=len(removed) / len(decided) if decided else None,
+            reinstated_share=len(reinstated) / len(removed) if removed else None,
+        )
+
+    async def suggest(self, caller: Caller, text: str) -> list[Takedown]:
+        """Autocomplete: the caller's visible requests whose id or listing matches `text`."""
+        async with self._sessions() as session:
+            standing = await load_standing(session, caller)
+            if standing.organisation is None and not (standing.is_reviewer or standing.is_admin):
+                return []
+            query = select(Takedown).where(visible_to(standing))
+            digits = "".join(ch for ch in text if ch.isdigit())
+            if digits:
+                query = query.where(func.cast(Takedown.id, _text_type()).like(f"%{int(digits)}%"))
+            elif text.strip():
+                query = query.where(Takedown.listing_key.like(f"%{text.strip().lower()}%"))
+            return list(await session.scalars(query.order_by(Takedown.id.desc()).limit(25)))
+
+    async def organisation_of(self, caller: Caller) -> Organisation | None:
+        async with self._sessions() as session:
+            standing = await load_standing(session, caller)
+            return await session.get(Organisation, standing.organisation.id) if standing.organisation else None
+
+
+def _can_see(standing: Standing, takedown: Takedown) -> bool:
+    if standing.is_reviewer or standing.is_admin:
+        return True
+    return standing.organisation is not None and standing.organisation.id == takedown.organisation_id
+
+
+async def _pauses(session: AsyncSession, ids: list[int]) -> dict[int, list[tuple[datetime, datetime | None]]]:
+    from db.models import TakedownPause
+
+    if not ids:
+        return {}
+    result: dict[int, list[tuple[datetime, datetime | None]]] = {}
+    for chunk in range(0, len(ids), 900):
+        rows = await session.execute(
+            select(TakedownPause.takedown_id, TakedownPause.started_at, TakedownPause.ended_at).where(
+                TakedownPause.takedown_id.in_(ids[chunk : chunk + 900])
+            )
+        )
+        for takedown, started, ended in rows.all():
+            result.setdefault(takedown, []).append((started, ended))
+    return result
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else ""
+
+
+def _text_type() -> Any:
+    from sqlalchemy import String
+
+    return String

@@ -1,0 +1,1005 @@
+"""Takedown requests: filing (single and bulk), review, counter-notices and the SLA sweep.
+
+State machine (illegal transitions are refused naming the current status):
+
+    submitted ──► removed | rejected | needs_info      (reviewers)
+    needs_info ──► submitted                            (filer: provide_info; SLA clock resumes)
+    needs_info ──► rejected                             (reviewers may close a request left unanswered)
+    submitted | needs_info ──► withdrawn                (filer, before a decision)
+    removed ──counter-notice──► counter awaiting_filer  (reviewers record the seller's counter-notice)
+        awaiting_filer ──uphold (with evidence)──► awaiting_review ──► upheld | reinstated (reviewers)
+        awaiting_filer ──withdraw, or no answer by the deadline──► reinstated
+
+Every change writes an audit entry and, where someone must hear of it, an outbox message, in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, type_coerce
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.ids import format_id, parse_id
+from bot.permissions import Caller, Standing, require_member, require_reviewer
+from bot.rendering import render, when
+from bot.services import audit, outbox
+from bot.services.access import load_standing
+from bot.services.business_time import BusinessCalendar
+from bot.services.listings import Listing, canonicalise, seller_key
+from bot.services.takedown_csv import BulkRow
+from db.engine import SessionFactory
+from db.models import (
+    ACTIVE_STATUSES,
+    CounterState,
+    GuildSettings,
+    IpRight,
+    Organisation,
+    RightKind,
+    Takedown,
+    TakedownBulk,
+    TakedownPause,
+    TakedownReason,
+    TakedownStatus,
+    WorkingGroup,
+)
+from db.types import UTCDateTime
+
+SLA = timedelta(hours=24)
+AT_RISK_SHARE = 0.75
+NOTE_MAX = 1000
+BULK_CARD_LIMIT = 20  # larger uploads get one summary card, not one card per row
+
+GOOD_FAITH_STATEMENT = (
+    "I state in good faith that the information in this notice is accurate, that the listing infringes "
+    "the right named, and that I am authorised to act on behalf of its owner."
+)
+
+# Which kinds of right can support which reason.
+REASON_RIGHTS: dict[TakedownReason, frozenset[RightKind]] = {
+    TakedownReason.counterfeit: frozenset({RightKind.trademark, RightKind.design}),
+    TakedownReason.trademark: frozenset({RightKind.trademark}),
+    TakedownReason.copyright: frozenset({RightKind.copyright}),
+    TakedownReason.patent: frozenset({RightKind.patent}),
+    TakedownReason.design: frozenset({RightKind.design}),
+}
+
+DECISIONS = ("removed", "rejected", "needs_info", "upheld", "reinstated")
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+def takedown_id(number: int) -> str:
+    return format_id("TD", number)
+
+
+def right_label(right: IpRight) -> str:
+    return f"{right.kind.value} {right.number} ({right.jurisdiction})"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A validated filing waiting for the member's good-faith confirmation."""
+
+    listing: Listing
+    submitted_url: str
+    right_id: int
+    right_label: str
+    organisation_id: int
+    organisation_name: str
+    working_group_id: int | None
+    working_group_name: str | None
+    reason: TakedownReason
+    seller_key: str | None
+    seller_text: str | None
+    note: str
+    evidence: tuple[dict[str, Any], ...]
+    guild_id: int | None
+
+
+@dataclass(frozen=True)
+class Filed:
+    takedown: Takedown
+    created: bool  # False: an active request by the same organisation already covered this listing
+    other_members: int  # other organisations with an active request on the same listing
+
+
+@dataclass
+class BulkOutcome:
+    line: int
+    url: str
+    outcome: str  # filed | duplicate | refused
+    takedown: str = ""
+    reason: str = ""
+
+
+@dataclass
+class BulkResult:
+    outcomes: list[BulkOutcome] = field(default_factory=list)
+    bulk_id: int | None = None
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for row in self.outcomes if row.outcome == outcome)
+
+
+class TakedownService:
+    """Every state change of a takedown, one transaction each."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        clock: Clock,
+        calendar: BusinessCalendar,
+        *,
+        rate_per_minute: int = 60,
+        bulk_per_hour: int = 5,
+        counter_notice_days: int = 3,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self.calendar = calendar
+        self._rate_per_minute = rate_per_minute
+        self._bulk_per_hour = bulk_per_hour
+        self._counter_days = counter_notice_days
+
+    # ------------------------------------------------------------- filing
+
+    async def prepare(
+        self,
+        caller: Caller,
+        *,
+        url: str,
+        right: str,
+        reason: TakedownReason,
+        seller: str | None,
+        note: str | None,
+        evidence: Sequence[dict[str, Any]] = (),
+        channel_id: int | None = None,
+    ) -> Draft | Filed:
+        """Validate a filing. Returns the existing request if the organisation already has one
+        active on this listing (nothing to confirm), else a `Draft` to confirm."""
+        listing = canonicalise(url)
+        async with self._sessions() as session:
+            standing = await load_standing(session, caller)
+            org = await self._member_org(session, standing)
+            await self._check_rate(session, caller.user_id)
+            existing = await self._active_for(session, org.id, listing.key)
+            if existing is not None:
+                return Filed(existing, created=False, other_members=await self._others(session, existing))
+            chosen = await self._right(session, org, right)
+            _check_reason(reason, chosen)
+            group = await self._group_for(session, org, channel_id)
+            seller_text = (seller or "").strip() or None
+            return Draft(
+                listing=listing,
+                submitted_url=url.strip()[:2048],
+                right_id=chosen.id,
+                right_label=right_label(chosen),
+                organisation_id=org.id,
+                organisation_name=org.name,
+                working_group_id=group.id if group else None,
+                working_group_name=group.name if group else None,
+                reason=reason,
+                seller_key=seller_key(seller_text) if seller_text else listing.seller,
+                seller_text=seller_text,
+                note=_note(note),
+                evidence=tuple(evidence),
+                guild_id=caller.guild_id,
+            )
+
+    async def file(self, caller: Caller, draft: Draft) -> Filed:
+        """File a confirmed draft. Re-checks what may have changed since it was prepared."""
+        try:
+            async with self._sessions.begin() as session:
+                standing = await load_standing(session, caller)
+                org = await self._member_org(session, standing)
+                if org.id != draft.organisation_id:
+                    raise PermissionDenied("You no longer act for the organisation this request was prepared for.")
+                await self._check_rate(session, caller.user_id)
+                existing = await self._active_for(session, org.id, draft.listing.key)
+                if existing is not None:
+                    return Filed(existing, created=False, other_members=await self._others(session, existing))
+                settings = await self._guild_settings(session, draft.guild_id)
+                now = self._clock()
+                takedown = self._new(draft, caller.user_id, now, bulk_id=None)
+                session.add(takedown)
+                await session.flush()
+                others = await self._others(session, takedown)
+                self._audit_filed(session, takedown, others)
+                await self._enqueue_card(session, takedown, settings, others, now)
+                return Filed(takedown, created=True, other_members=others)
+        except IntegrityError:
+            # A concurrent filing of the same listing by the same organisation won the race.
+            async with self._sessions() as session:
+                existing = await self._active_for(session, draft.organisation_id, draft.listing.key)
+                if existing is None:
+                    raise
+                return Filed(existing, created=False, other_members=await self._others(session, existing))
+
+    def _new(self, draft: Draft, filer_id: int, now: datetime, bulk_id: int | None) -> Takedown:
+        return Takedown(
+            organisation_id=draft.organisation_id,
+            right_id=draft.right_id,
+            working_group_id=draft.working_group_id,
+            guild_id=draft.guild_id,
+            filer_id=filer_id,
+            bulk_id=bulk_id,
+            marketplace=draft.listing.marketplace,
+            listing_key=draft.listing.key,
+            listing_url=draft.listing.url,
+            submitted_url=draft.submitted_url,
+            reason=draft.reason,
+            seller_key=draft.seller_key,
+            seller_text=draft.seller_text,
+            note=draft.note,
+            evidence=list(draft.evidence),
+            good_faith_statement=GOOD_FAITH_STATEMENT,
+            status=TakedownStatus.submitted,
+            filed_at=now,
+            due_at=self.calendar.due(now, (), sla=SLA),
+            at_risk_at=self.calendar.due(now, (), sla=SLA * AT_RISK_SHARE),
+            pauses=[],
+        )
+
+    def _audit_filed(self, session: AsyncSession, takedown: Takedown, others: int) -> None:
+        audit.record(
+            session,
+            at=takedown.filed_at,
+            actor_id=takedown.filer_id,
+            action="takedown.filed",
+            subject=f"takedown:{takedown.id}",
+            listing=takedown.listing_key,
+            right_id=takedown.right_id,
+            reason=takedown.reason.value,
+            good_faith=GOOD_FAITH_STATEMENT,
+            other_members=others,
+            bulk_id=takedown.bulk_id,
+        )
+
+    async def _enqueue_card(
+        self, session: AsyncSession, takedown: Takedown, settings: GuildSettings, others: int, now: datetime
+    ) -> None:
+        await session.refresh(takedown, ["organisation", "right", "working_group"])
+        flags = (await seller_flags(session, [takedown.seller_key])).get(takedown.seller_key or "", ())
+        takedown.review_channel_id = settings.review_channel_id
+        await outbox.enqueue(
+            session,
+            dedupe_key=f"takedown:{takedown.id}:card",
+            channel_id=settings.review_channel_id,
+            content=render("takedown_card.md.j2", t=takedown, tid=takedown_id(takedown.id), others=others, flags=flags),
+            view=review_view(takedown),
+            subject=f"takedown:{takedown.id}",
+            now=now,
+        )
+
+    # --------------------------------------------------------------- bulk
+
+    async def validate_bulk(
+        self, caller: Caller, rows: Sequence[BulkRow], *, channel_id: int | None, progress: Progress | None = None
+    ) -> tuple[BulkResult, list[Draft]]:
+        """Dry run: every row's outcome, and the drafts that would be filed."""
+        async with self._sessions() as session:
+            standing = await load_standing(session, caller)
+            org = await self._member_org(session, standing)
+            await self._check_bulk_rate(session, caller.user_id)
+            return await self._plan_bulk(session, caller, org, rows, channel_id, progress)
+
+    async def file_bulk(
+        self,
+        caller: Caller,
+        filename: str,
+        rows: Sequence[BulkRow],
+        *,
+        channel_id: int | None,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """File every valid row in one transaction: all of them, or (on any failure) none."""
+        async with self._sessions.begin() as session:
+            standing = await load_standing(session, caller)
+            org = await self._member_org(session, standing)
+            await self._check_bulk_rate(session, caller.user_id)
+            settings = await self._guild_settings(session, caller.guild_id)
+            result, drafts = await self._plan_bulk(session, caller, org, rows, channel_id, progress)
+            now = self._clock()
+            bulk = TakedownBulk(
+                filer_id=caller.user_id,
+                organisation_id=org.id,
+                filename=filename[:200],
+                uploaded_at=now,
+                rows=len(rows),
+                filed=len(drafts),
+                duplicates=result.count("duplicate"),
+                refused=result.count("refused"),
+            )
+            session.add(bulk)
+            await session.flush()
+            result.bulk_id = bulk.id
+            if not drafts:
+                raise InvalidInput("No row of the file can be filed, so nothing was filed. See the reasons per row.")
+            takedowns = [self._new(draft, caller.user_id, now, bulk_id=bulk.id) for draft in drafts]
+            session.add_all(takedowns)
+            await session.flush()
+            by_line = {id(draft): takedown for draft, takedown in zip(drafts, takedowns, strict=True)}
+            filed_rows = iter(row for row in result.outcomes if row.outcome == "filed")
+            for draft in drafts:
+                next(filed_rows).takedown = takedown_id(by_line[id(draft)].id)
+            for takedown in takedowns:
+                self._audit_filed(session, takedown, 0)
+            await self._announce_bulk(session, bulk, takedowns, settings, org, now)
+            audit.record(
+                session,
+                at=now,
+                actor_id=caller.user_id,
+                action="takedown.bulk_filed",
+                subject=f"bulk:{bulk.id}",
+                filename=bulk.filename,
+                rows=bulk.rows,
+                filed=bulk.filed,
+                duplicates=bulk.duplicates,
+                refused=bulk.refused,
+            )
+            return result
+
+    async def _announce_bulk(
+        self,
+        session: AsyncSession,
+        bulk: TakedownBulk,
+        takedowns: list[Takedown],
+        settings: GuildSettings,
+        org: Organisation,
+        now: datetime,
+    ) -> None:
+        if len(takedowns) <= BULK_CARD_LIMIT:
+            for takedown in takedowns:
+                await self._enqueue_card(session, takedown, settings, await self._others(session, takedown), now)
+            return
+        await outbox.enqueue(
+            session,
+            dedupe_key=f"bulk:{bulk.id}:summary",
+            channel_id=settings.review_channel_id,
+            content=render(
+                "takedown_bulk_card.md.j2",
+                bulk=bulk,
+                org=org.name,
+                first=takedown_id(takedowns[0].id),
+                last=takedown_id(takedowns[-1].id),
+                due=takedowns[0].due_at,
+            ),
+            now=now,
+        )
+
+    async def _plan_bulk(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        org: Organisation,
+        rows: Sequence[BulkRow],
+        channel_id: int | None,
+        progress: Progress | None,
+    ) -> tuple[BulkResult, list[Draft]]:
+        rights = list(await session.scalars(select(IpRight).where(IpRight.organisation_id == org.id)))
+        group = await self._group_for(session, org, channel_id)
+        active = set(
+            await session.scalars(
+                select(Takedown.listing_key).where(
+                    Takedown.organisation_id == org.id, Takedown.status.in_(ACTIVE_STATUSES)
+                )
+            )
+        )
+        result = BulkResult()
+        drafts: list[Draft] = []
+        seen: dict[str, int] = {}
+        today = self._clock().date()
+        for done, row in enumerate(rows, start=1):
+            outcome = BulkOutcome(line=row.line, url=row.url[:300], outcome="refused")
+            try:
+                draft = _bulk_draft(row, rights, today, org, group, caller.guild_id)
+                key = draft.listing.key
+                if key in active:
+                    outcome.outcome, outcome.reason = "duplicate", "already filed by your organisation"
+                elif key in seen:
+                    outcome.outcome, outcome.reason = "duplicate", f"same listing as line {seen[key]}"
+                else:
+                    seen[key] = row.line
+                    outcome.outcome = "filed"
+                    drafts.append(draft)
+            except (InvalidInput, NotFound, Conflict) as error:
+                outcome.reason = error.message
+            result.outcomes.append(outcome)
+            if progress is not None and (done % 500 == 0 or done == len(rows)):
+                await progress(done, len(rows))
+        return result, drafts
+
+    async def suggest_rights(self, caller: Caller, text: str) -> list[IpRight]:
+        """Autocomplete: the caller's organisation's live rights matching `text`."""
+        async with self._sessions() as session:
+            standing = await load_standing(session, caller)
+            if standing.organisation is None:
+                return []
+            needle = f"%{text.strip().casefold()}%"
+            today = self._clock().date()
+            rights = await session.scalars(
+                select(IpRight)
+                .where(
+                    IpRight.organisation_id == standing.organisation.id,
+                    func.lower(IpRight.number).like(needle) | func.lower(IpRight.kind).like(needle),
+                    IpRight.expires_on.is_(None) | (IpRight.expires_on >= today),
+                )
+                .order_by(IpRight.kind, IpRight.number)
+                .limit(25)
+            )
+            return list(rights)
+
+    # ------------------------------------------------------------- review
+
+    async def check_can_review(self, caller: Caller, number: int) -> None:
+        """Refuse early (before a modal opens) if the caller may not decide or the request is not open."""
+        async with self._sessions() as session:
+            require_reviewer(await load_standing(session, caller))
+            takedown = await session.get(Takedown, number)
+            if takedown is None:
+                raise NotFound(f"There is no takedown {takedown_id(number)}.")
+            _require(takedown, "needs_info", TakedownStatus.submitted)
+
+    async def review(
+        self, caller: Caller, number: int, decision: str, note: str | None = None, *, card_updated: bool = False
+    ) -> Takedown:
+        """A reviewer's decision. `card_updated`: the caller already edited the review card."""
+        if decision not in DECISIONS:
+            raise InvalidInput(f"`{decision[:20]}` is not a decision; choose one of {', '.join(DECISIONS)}.")
+        note = _note(note)
+        async with self._sessions.begin() as session:
+            require_reviewer(await load_standing(session, caller))
+            takedown = await self._get(session, number)
+            now = self._clock()
+            before = _state(takedown)
+            if decision in ("upheld", "reinstated"):
+                self._final_counter_decision(takedown, decision, now)
+            elif decision == "needs_info":
+                _require(takedown, decision, TakedownStatus.submitted)
+                takedown.status = TakedownStatus.needs_info
+                takedown.pauses.append(TakedownPause(started_at=now))
+            else:
+                allowed = (
+                    (TakedownStatus.submitted, TakedownStatus.needs_info)
+                    if decision == "rejected"
+                    else (TakedownStatus.submitted,)
+                )
+                _require(takedown, decision, *allowed)
+                _close_pause(takedown, now)
+                takedown.status = TakedownStatus(decision)
+                takedown.decided_at = takedown.decided_at or now
+                takedown.decided_by = caller.user_id
+                if decision == "rejected":
+                    takedown.closed_at = now
+            audit.record(
+                session,
+                at=now,
+                actor_id=caller.user_id,
+                action=f"takedown.{decision}",
+                subject=f"takedown:{takedown.id}",
+                before=before,
+                note=note,
+            )
+            await self._notify_filer(session, takedown, decision, note, now)
+            if not card_updated:
+                await self._update_card(session, takedown, now)
+            return takedown
+
+    def _final_counter_decision(self, takedown: Takedown, decision: str, now: datetime) -> None:
+        if takedown.counter_state != CounterState.awaiting_review:
+            state = takedown.counter_state.value if takedown.counter_state else "no counter-notice"
+            raise Conflict(
+                f"{takedown_id(takedown.id)} has {state}; `{decision}` is for counter-notices the filer upheld."
+            )
+        takedown.counter_state = CounterState(decision)
+        if decision == "reinstated":
+            takedown.status = TakedownStatus.reinstated
+        takedown.closed_at = now
+
+    async def counter_notice(self, caller: Caller, number: int, note: str | None) -> Takedown:
+        """A reviewer records the seller's counter-notice on a removed listing."""
+        note = _note(note)
+        async with self._sessions.begin() as session:
+            require_reviewer(await load_standing(session, caller))
+            takedown = await self._get(session, number)
+            if takedown.status != TakedownStatus.removed or takedown.counter_state is not None:
+                state = takedown.counter_state.value if takedown.counter_state else takedown.status.value
+                raise Conflict(
+                    f"{takedown_id(takedown.id)} is {state}; a counter-notice can be recorded only once, "
+                    "on a removed listing."
+                )
+            now = self._clock()
+            takedown.counter_state = CounterState.awaiting_filer
+            takedown.counter_filed_at = now
+            takedown.counter_deadline = self.calendar.add_business_days(now, self._counter_days)
+            takedown.counter_note = note
+            audit.record(
+                session,
+                at=now,
+                actor_id=caller.user_id,
+                action="takedown.counter_notice",
+                subject=f"takedown:{takedown.id}",
+                note=note,
+                deadline=takedown.counter_deadline.isoformat(),
+            )
+            await self._notify_filer(session, takedown, "counter_notice", note, now)
+            return takedown
+
+    async def respond(
+        self, caller: Caller, number: int, action: str, note: str | None, evidence: Sequence[dict[str, Any]] = ()
+    ) -> Takedown:
+        """The filing organisation answers: provide_info, withdraw, or uphold (a counter-notice)."""
+        note = _note(note)
+        async with self._sessions.begin() as session:
+            standing = await load_standing(session, caller)
+            org = require_member(standing)
+            takedown = await self._get(session, number)
+            if takedown.organisation_id != org.id:
+                raise NotFound(f"No takedown {takedown_id(number)} of your organisation.")
+            now = self._clock()
+            before = _state(takedown)
+            if action == "provide_info":
+                _require(takedown, action, TakedownStatus.needs_info)
+                if not note and not evidence:
+                    raise InvalidInput("Add a note or evidence with the information the reviewers asked for.")
+                _close_pause(takedown, now)
+                takedown.status = TakedownStatus.submitted
+                pauses = [(p.started_at, p.ended_at) for p in takedown.pauses]
+                takedown.due_at = self.calendar.due(takedown.filed_at, pauses, sla=SLA)
+                takedown.at_risk_at = self.calendar.due(takedown.filed_at, pauses, sla=SLA * AT_RISK_SHARE)
+            elif action == "withdraw":
+                if takedown.counter_state == CounterState.awaiting_filer:
+                    takedown.counter_state = CounterState.reinstated
+                    takedown.status = TakedownStatus.reinstated
+                else:
+                    _require(takedown, action, TakedownStatus.submitted, TakedownStatus.needs_info)
+                    _close_pause(takedown, now)
+                    takedown.status = TakedownStatus.withdrawn
+                takedown.closed_at = now
+            elif action == "uphold":
+                if takedown.counter_state != CounterState.awaiting_filer:
+                    raise Conflict(f"{takedown_id(takedown.id)} has no counter-notice waiting for your answer.")
+                if not evidence:
+                    raise InvalidInput("Upholding a takedown against a counter-notice needs evidence: attach it.")
+                takedown.counter_state = CounterState.awaiting_review
+            else:
+                raise InvalidInput("The action must be provide_info, withdraw or uphold.")
+            if evidence:
+                takedown.evidence = [*takedown.evidence, *evidence]
+            audit.record(
+                session,
+                at=now,
+                actor_id=caller.user_id,
+                action=f"takedown.{action}",
+                subject=f"takedown:{takedown.id}",
+                before=before,
+                note=note,
+                evidence=[e.get("filename") for e in evidence],
+            )
+            await self._tell_reviewers(session, takedown, action, note, now)
+            await self._update_card(session, takedown, now)
+            return takedown
+
+    # ---------------------------------------------------------------- sweep
+
+    async def sweep(self) -> int:
+        """Send due SLA alerts and act on passed counter-notice deadlines. Returns changes made.
+
+        Each alert is claimed by setting its `*_alerted_at` in the transaction that enqueues it,
+        so it goes out once even with two bot processes sweeping.
+        """
+        now = self._clock()
+        changes = 0
+        async with self._sessions.begin() as session:
+            at_risk = await session.scalars(
+                select(Takedown)
+                .where(
+                    Takedown.status == TakedownStatus.submitted,
+                    Takedown.at_risk_alerted_at.is_(None),
+                    Takedown.at_risk_at <= now,
+                    Takedown.due_at > now,
+                )
+                .with_for_update(of=Takedown, skip_locked=True)
+                .limit(200)
+            )
+            for takedown in at_risk:
+                takedown.at_risk_alerted_at = now
+                await self._alert(session, takedown, "at_risk", now)
+                changes += 1
+            breached = await session.scalars(
+                select(Takedown)
+                .where(
+                    Takedown.status == TakedownStatus.submitted,
+                    Takedown.breach_alerted_at.is_(None),
+                    Takedown.due_at <= now,
+                )
+                .with_for_update(of=Takedown, skip_locked=True)
+                .limit(200)
+            )
+            for takedown in breached:
+                takedown.breach_alerted_at = now
+                takedown.at_risk_alerted_at = takedown.at_risk_alerted_at or now
+                await self._alert(session, takedown, "breach", now)
+                changes += 1
+            expired = await session.scalars(
+                select(Takedown)
+                .where(Takedown.counter_state == CounterState.awaiting_filer, Takedown.counter_deadline <= now)
+                .with_for_update(of=Takedown, skip_locked=True)
+                .limit(200)
+            )
+            for takedown in expired:
+                takedown.counter_state = CounterState.reinstated
+                takedown.status = TakedownStatus.reinstated
+                takedown.closed_at = now
+                audit.record(
+                    session,
+                    at=now,
+                    actor_id=None,
+                    action="takedown.reinstated_by_deadline",
+                    subject=f"takedown:{takedown.id}",
+                    deadline=takedown.counter_deadline.isoformat() if takedown.counter_deadline else None,
+                )
+                await self._notify_filer(session, takedown, "deadline_reinstated", "", now)
+                await self._update_card(session, takedown, now)
+                changes += 1
+        return changes
+
+    async def next_deadline(self) -> datetime | None:
+        """The next instant `sweep` has work to do, so the scheduler can sleep until then."""
+        at_risk = select(func.min(Takedown.at_risk_at)).where(
+            Takedown.status == TakedownStatus.submitted, Takedown.at_risk_alerted_at.is_(None)
+        )
+        breach = select(func.min(Takedown.due_at)).where(
+            Takedown.status == TakedownStatus.submitted, Takedown.breach_alerted_at.is_(None)
+        )
+        counter = select(func.min(Takedown.counter_deadline)).where(
+            Takedown.counter_state == CounterState.awaiting_filer
+        )
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(
+                        *(type_coerce(query.scalar_subquery(), UTCDateTime()) for query in (at_risk, breach, counter))
+                    )
+                )
+            ).one()
+        present = [moment for moment in row if moment is not None]
+        return min(present) if present else None
+
+    # -------------------------------------------------------------- notices
+
+    async def _alert(self, session: AsyncSession, takedown: Takedown, kind: str, now: datetime) -> None:
+        settings = await session.get(GuildSettings, takedown.guild_id) if takedown.guild_id else None
+        channel = settings.review_channel_id if settings else takedown.review_channel_id
+        if channel is None:
+            return
+        await outbox.enqueue(
+            session,
+            dedupe_key=f"takedown:{takedown.id}:{kind}",
+            channel_id=channel,
+            content=render("takedown_alert.md.j2", kind=kind, t=takedown, tid=takedown_id(takedown.id)),
+            now=now,
+        )
+
+    async def _notify_filer(
+        self, session: AsyncSession, takedown: Takedown, event: str, note: str, now: datetime
+    ) -> None:
+        """DM the filer; if Discord refuses the DM, the delivery worker posts in the group's channel
+        instead, mentioning only them."""
+        group = await session.get(WorkingGroup, takedown.working_group_id) if takedown.working_group_id else None
+        serial = await session.scalar(
+            select(func.count())
+            .select_from(_audit_table())
+            .where(_audit_table().c.subject == f"takedown:{takedown.id}")
+        )
+        await outbox.enqueue(
+            session,
+            dedupe_key=f"takedown:{takedown.id}:filer:{event}:{serial}",
+            user_id=takedown.filer_id,
+            fallback_channel_id=group.channel_id if group else None,
+            ping_user_id=takedown.filer_id,
+            content=render("takedown_notice.md.j2", event=event, t=takedown, tid=takedown_id(takedown.id), note=note),
+            now=now,
+        )
+
+    async def _tell_reviewers(
+        self, session: AsyncSession, takedown: Takedown, action: str, note: str, now: datetime
+    ) -> None:
+        if takedown.review_channel_id is None:
+            return
+        serial = await session.scalar(
+            select(func.count())
+            .select_from(_audit_table())
+            .where(_audit_table().c.subject == f"takedown:{takedown.id}")
+        )
+        await outbox.enqueue(
+            session,
+            dedupe_key=f"takedown:{takedown.id}:reviewers:{action}:{serial}",
+            channel_id=takedown.review_channel_id,
+            content=render("takedown_update.md.j2", action=action, t=takedown, tid=takedown_id(takedown.id), note=note),
+            now=now,
+        )
+
+    async def _update_card(self, session: AsyncSession, takedown: Takedown, now: datetime) -> None:
+        """Edit the review card to show the current state (and its buttons only if still useful)."""
+        if takedown.review_message_id is None or takedown.review_channel_id is None:
+            return
+        serial = await session.scalar(
+            select(func.count())
+            .select_from(_audit_table())
+            .where(_audit_table().c.subject == f"takedown:{takedown.id}")
+        )
+        await session.refresh(takedown, ["organisation", "right", "working_group"])
+        flags = (await seller_flags(session, [takedown.seller_key])).get(takedown.seller_key or "", ())
+        await outbox.enqueue(
+            session,
+            dedupe_key=f"takedown:{takedown.id}:card_edit:{serial}",
+            channel_id=takedown.review_channel_id,
+            edit_message_id=takedown.review_message_id,
+            content=render(
+                "takedown_card.md.j2",
+                t=takedown,
+                tid=takedown_id(takedown.id),
+                others=await self._others(session, takedown),
+                flags=flags,
+            ),
+            view=review_view(takedown),
+            now=now,
+        )
+
+    async def record_card(self, number: int, channel_id: int, message_id: int) -> None:
+        """The delivery worker posted the review card: remember it so decisions can edit it."""
+        async with self._sessions.begin() as session:
+            takedown = await session.get(Takedown, number)
+            if takedown is not None:
+                takedown.review_channel_id = channel_id
+                takedown.review_message_id = message_id
+
+    # -------------------------------------------------------------- helpers
+
+    async def _member_org(self, session: AsyncSession, standing: Standing) -> Organisation:
+        ref = require_member(standing)
+        org = await session.get(Organisation, ref.id)
+        assert org is not None
+        return org
+
+    async def _right(self, session: AsyncSession, org: Organisation, text: str) -> IpRight:
+        key = text.strip()
+        rights = list(org.rights)
+        chosen = [r for r in rights if key.isdigit() and r.id == int(key)] or [
+            r for r in rights if r.number.casefold() == key.casefold()
+        ]
+        if not chosen:
+            raise NotFound(
+                f"{org.name} has no registered right `{key[:64]}`; pick one from the list "
+                "(admins register rights with /alliance org right)."
+            )
+        if len(chosen) > 1:
+            raise InvalidInput(f"{len(chosen)} of your rights have the number `{key[:64]}`; pick one from the list.")
+        right = chosen[0]
+        if right.expires_on is not None and right.expires_on < self._clock().date():
+            raise InvalidInput(f"Your right {right_label(right)} expired on {right.expires_on.isoformat()}.")
+        return right
+
+    async def _group_for(self, session: AsyncSession, org: Organisation, channel_id: int | None) -> WorkingGroup | None:
+        if channel_id is not None:
+            group = await session.scalar(
+                select(WorkingGroup).where(WorkingGroup.channel_id == channel_id, WorkingGroup.archived.is_(False))
+            )
+            if group is not None:
+                return group
+        return org.working_group
+
+    async def _guild_settings(self, session: AsyncSession, guild_id: int | None) -> GuildSettings:
+        settings = await session.get(GuildSettings, guild_id) if guild_id else None
+        if settings is None:
+            raise Conflict("The alliance is not set up in this server yet: an admin must run /alliance setup first.")
+        return settings
+
+    async def _active_for(self, session: AsyncSession, org_id: int, key: str) -> Takedown | None:
+        return await session.scalar(
+            select(Takedown).where(
+                Takedown.organisation_id == org_id, Takedown.listing_key == key, Takedown.status.in_(ACTIVE_STATUSES)
+            )
+        )
+
+    async def _others(self, session: AsyncSession, takedown: Takedown) -> int:
+        """How many other organisations have an active request on the same listing."""
+        return int(
+            await session.scalar(
+                select(func.count(func.distinct(Takedown.organisation_id))).where(
+                    Takedown.listing_key == takedown.listing_key,
+                    Takedown.organisation_id != takedown.organisation_id,
+                    Takedown.status.in_(ACTIVE_STATUSES),
+                )
+            )
+            or 0
+        )
+
+    async def _check_rate(self, session: AsyncSession, user_id: int) -> None:
+        now = self._clock()
+        window = now - timedelta(minutes=1)
+        recent = list(
+            await session.scalars(
+                select(Takedown.filed_at)
+                .where(Takedown.filer_id == user_id, Takedown.bulk_id.is_(None), Takedown.filed_at > window)
+                .order_by(Takedown.filed_at)
+            )
+        )
+        if len(recent) >= self._rate_per_minute:
+            retry = recent[len(recent) - self._rate_per_minute] + timedelta(minutes=1)
+            raise RateLimited(f"You filed {len(recent)} takedowns in the last minute", retry)
+
+    async def _check_bulk_rate(self, session: AsyncSession, user_id: int) -> None:
+        now = self._clock()
+        recent = list(
+            await session.scalars(
+                select(TakedownBulk.uploaded_at)
+                .where(TakedownBulk.filer_id == user_id, TakedownBulk.uploaded_at > now - timedelta(hours=1))
+                .order_by(TakedownBulk.uploaded_at)
+            )
+        )
+        if len(recent) >= self._bulk_per_hour:
+            retry = recent[len(recent) - self._bulk_per_hour] + timedelta(hours=1)
+            raise RateLimited(f"You uploaded {len(recent)} bulk files in the last hour", retry)
+
+    async def _get(self, session: AsyncSession, number: int) -> Takedown:
+        takedown = await session.scalar(select(Takedown).where(Takedown.id == number).with_for_update(of=Takedown))
+        if takedown is None:
+            raise NotFound(f"There is no takedown {takedown_id(number)}.")
+        return takedown
+
+
+class RateLimited(InvalidInput):
+    """Too many filings; the message says when to try again."""
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(f"{message}; try again at {when(retry_at)}.")
+        self.retry_at = retry_at
+
+
+def review_view(takedown: Takedown) -> dict[str, Any] | None:
+    """The review card keeps its decision buttons only while a decision is awaited."""
+    if takedown.status != TakedownStatus.submitted:
+        return None
+    return {"kind": "takedown_review", "takedown_id": takedown.id}
+
+
+def _audit_table() -> Any:
+    from db.models import AuditEntry
+
+    return AuditEntry.__table__
+
+
+def _note(note: str | None) -> str:
+    text = (note or "").strip()
+    if len(text) > NOTE_MAX:
+        raise InvalidInput(f"The note is {len(text)} characters long; at most {NOTE_MAX} are allowed.")
+    return text
+
+
+def _check_reason(reason: TakedownReason, right: IpRight) -> None:
+    if right.kind not in REASON_RIGHTS[reason]:
+        kinds = " or ".join(sorted(kind.value for kind in REASON_RIGHTS[reason]))
+        raise InvalidInput(f"A {reason.value} takedown must rest on a {kinds} right; {right_label(right)} is not.")
+
+
+def _require(takedown: Takedown, action: str, *allowed: TakedownStatus) -> None:
+    if takedown.status not in allowed:
+        raise Conflict(
+            f"{takedown_id(takedown.id)} is {takedown.status.value}; `{action}` is possible only when it is "
+            f"{' or '.join(status.value for status in allowed)}."
+        )
+
+
+def _close_pause(takedown: Takedown, now: datetime) -> None:
+    for pause in takedown.pauses:
+        if pause.ended_at is None:
+            pause.ended_at = now
+
+
+def _state(takedown: Takedown) -> dict[str, str | None]:
+    return {
+        "status": takedown.status.value,
+        "counter_state": takedown.counter_state.value if takedown.counter_state else None,
+    }
+
+
+def _bulk_draft(
+    row: BulkRow,
+    rights: Sequence[IpRight],
+    today: Any,
+    org: Organisation,
+    group: WorkingGroup | None,
+    guild_id: int | None,
+) -> Draft:
+    if not row.url:
+        raise InvalidInput("the url is empty")
+    listing = canonicalise(row.url)
+    try:
+        reason = TakedownReason(row.reason.strip().lower())
+    except ValueError:
+        raise InvalidInput(
+            f"`{row.reason[:30]}` is not a reason (counterfeit, trademark, copyright, patent, design)"
+        ) from None
+    matches = [r for r in rights if r.number.casefold() == row.right.strip().casefold()]
+    if not matches:
+        raise NotFound(f"no registered right with number `{row.right[:40]}`")
+    if len(matches) > 1:
+        raise InvalidInput(f"{len(matches)} rights have the number `{row.right[:40]}`")
+    right = matches[0]
+    if right.expires_on is not None and right.expires_on < today:
+        raise InvalidInput(f"right {right_label(right)} expired on {right.expires_on.isoformat()}")
+    _check_reason(reason, right)
+    seller_text = row.seller.strip() or None
+    return Draft(
+        listing=listing,
+        submitted_url=row.url[:2048],
+        right_id=right.id,
+        right_label=right_label(right),
+        organisation_id=org.id,
+        organisation_name=org.name,
+        working_group_id=group.id if group else None,
+        working_group_name=group.name if group else None,
+        reason=reason,
+        seller_key=seller_key(seller_text) if seller_text else listing.seller,
+        seller_text=seller_text,
+        note=_note(row.note),
+        evidence=(),
+        guild_id=guild_id,
+    )
+
+
+# ---------------------------------------------------------------- seller flags
+
+REPEAT_INFRINGER = "repeat infringer"
+COUNTER_NOTICE_ABUSER = "counter-notice abuser"
+FLAG_THRESHOLD = 3
+
+
+async def seller_flags(session: AsyncSession, keys: Sequence[str | None]) -> dict[str, tuple[str, ...]]:
+    """Flags per seller: 3+ removed listings → repeat infringer; 3+ counter-notices that ended
+    upheld → counter-notice abuser."""
+    wanted = sorted({key for key in keys if key})
+    if not wanted:
+        return {}
+    removed_statuses = (TakedownStatus.removed, TakedownStatus.reinstated)
+    rows = await session.execute(
+        select(
+            Takedown.seller_key,
+            func.count(func.distinct(Takedown.listing_key)).filter(Takedown.status.in_(removed_statuses)),
+            func.count().filter(Takedown.counter_state == CounterState.upheld),
+        )
+        .where(Takedown.seller_key.in_(wanted))
+        .group_by(Takedown.seller_key)
+    )
+    flags: dict[str, tuple[str, ...]] = {}
+    for key, removed, upheld in rows.all():
+        found = []
+        if removed >= FLAG_THRESHOLD:
+            found.append(REPEAT_INFRINGER)
+        if upheld >= FLAG_THRESHOLD:
+            found.append(COUNTER_NOTICE_ABUSER)
+        if found:
+            flags[str(key)] = tuple(found)
+    return flags
+
+
+def visible_to(standing: Standing) -> Any:
+    """SQL condition: the takedowns `standing` may see (own organisation; reviewers/admins all)."""
+    if standing.is_reviewer or standing.is_admin:
+        return True
+    if standing.organisation is None:
+        return False
+    return Takedown.organisation_id == standing.organisation.id
+
+
+def parse_takedown_id(text: str) -> int:
+    return parse_id("TD", text)
