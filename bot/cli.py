@@ -112,8 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("DISCORD_TOKEN: Discord refused the token (check it in the developer portal).", file=sys.stderr)
         return 2
     except discord.GatewayNotFound:
-        print("DISCORD_API_BASE: the API did not say which gateway to connect to (GET /gateway/bot failed).",
-              file=sys.stderr)
+        print(
+            "DISCORD_API_BASE: the API did not say which gateway to connect to (GET /gateway/bot failed).",
+            file=sys.stderr,
+        )
         return 2
     except discord.PrivilegedIntentsRequired:
         print(
