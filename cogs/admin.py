@@ -70,6 +70,9 @@ class AdminCog(commands.Cog, name="Alliance"):
     async def whoami(self, interaction: Interaction) -> None:
         info = await self.bot.alliance.whoami(caller_of(interaction))
         standing = info.standing
+        good_faith = (
+            await self.bot.takedown_queries.good_faith(standing.organisation.id) if standing.organisation else None
+        )
         await reply(
             interaction,
             render(
@@ -80,6 +83,7 @@ class AdminCog(commands.Cog, name="Alliance"):
                 lead_ids={g.id for g in standing.leads},
                 roles=standing.role_names,
                 clearance=clearance(standing),
+                good_faith=good_faith,
             ),
         )
 
@@ -192,6 +196,13 @@ class AdminCog(commands.Cog, name="Alliance"):
             f"Registered {right.kind.value} **{escape(right.number)}** ({escape(right.jurisdiction)}{expiry}) "
             f"for **{escape(right.organisation.name)}**.",
         )
+
+    @org.command(name="standing", description="Good-faith takedown standing over 90 days (admins)")
+    @app_commands.describe(org="One organisation; leave empty for every organisation, weakest first")
+    @app_commands.autocomplete(org=organisation_autocomplete)
+    async def org_standing(self, interaction: Interaction, org: str | None = None) -> None:
+        rows = await self.bot.takedown_queries.standings(caller_of(interaction), organisation=org)
+        await reply(interaction, render("good_faith.md.j2", rows=rows))
 
     # -------------------------------------------------------------- members
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.errors import NotFound
-from bot.permissions import Caller, Standing, require_member
+from bot.permissions import Caller, Standing, require_admin, require_member
 from bot.services import audit
 from bot.services.access import load_standing
 from bot.services.business_time import BusinessCalendar
@@ -269,25 +269,48 @@ class TakedownQueries:
 
     async def good_faith(self, organisation_id: int) -> GoodFaith:
         """An organisation's standing over 90 days (IPP Good-Faith programme thresholds)."""
+        return (await self._good_faith([organisation_id]))[organisation_id]
+
+    async def _good_faith(self, organisation_ids: list[int]) -> dict[int, GoodFaith]:
+        """Standing of many organisations in one grouped query."""
         since = self._clock() - STANDING_WINDOW
+        removed = Takedown.status.in_((TakedownStatus.removed, TakedownStatus.reinstated))
+        decided = removed | (Takedown.status == TakedownStatus.rejected)
         async with self._sessions() as session:
-            rows = list(
-                await session.execute(
-                    select(Takedown.status, Takedown.counter_state, Takedown.decided_by).where(
-                        Takedown.organisation_id == organisation_id,
-                        Takedown.decided_at >= since,
-                    )
+            rows = await session.execute(
+                select(
+                    Takedown.organisation_id,
+                    func.count().filter(decided),
+                    func.count().filter(removed),
+                    func.count().filter(removed, Takedown.counter_state == CounterState.reinstated),
                 )
+                .where(Takedown.organisation_id.in_(organisation_ids), Takedown.decided_at >= since)
+                .group_by(Takedown.organisation_id)
             )
-        removed_statuses = (TakedownStatus.removed, TakedownStatus.reinstated)
-        decided = [row for row in rows if row.status in (*removed_statuses, TakedownStatus.rejected)]
-        removed = [row for row in decided if row.status in removed_statuses]
-        reinstated = [row for row in removed if row.counter_state == CounterState.reinstated]
-        return GoodFaith(
-            decided=len(decided),
-            removed_share=len(removed) / len(decided) if decided else None,
-            reinstated_share=len(reinstated) / len(removed) if removed else None,
-        )
+            counts = {org: (d, r, back) for org, d, r, back in rows.all()}
+        result = {}
+        for org in organisation_ids:
+            n_decided, n_removed, n_back = counts.get(org, (0, 0, 0))
+            result[org] = GoodFaith(
+                decided=n_decided,
+                removed_share=n_removed / n_decided if n_decided else None,
+                reinstated_share=n_back / n_removed if n_removed else None,
+            )
+        return result
+
+    async def standings(self, caller: Caller, *, organisation: str | None = None) -> list[tuple[str, GoodFaith]]:
+        """Admins' view of every organisation's standing (or one's), weakest first."""
+        async with self._sessions() as session:
+            require_admin(await load_standing(session, caller))
+            query = select(Organisation).order_by(Organisation.name)
+            if organisation:
+                query = query.where(Organisation.name_key == " ".join(organisation.split()).casefold())
+            orgs = list(await session.scalars(query))
+        if organisation and not orgs:
+            raise NotFound(f"There is no member organisation called `{organisation[:80]}`.")
+        figures = await self._good_faith([org.id for org in orgs])
+        rows = [(org.name, figures[org.id]) for org in orgs]
+        return sorted(rows, key=lambda row: (row[1].in_good_standing, row[1].removed_share or 1.0))
 
     async def suggest(self, caller: Caller, text: str) -> list[Takedown]:
         """Autocomplete: the caller's visible requests whose id or listing matches `text`."""

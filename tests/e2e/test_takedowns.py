@@ -264,10 +264,11 @@ async def test_counter_notice_deadline_passes_while_the_bot_is_down(
     assert "must answer by <t:" in recorded.response.content
     assert "counter-notice" in world.alice.user.dm_channel.last_message.content
 
-    await env.shutdown_bot() if hasattr(env, "shutdown_bot") else None
     deadline = (await takedowns(env.bot))[0].counter_deadline  # type: ignore[arg-type]
     assert deadline is not None
+    env.bot.delivery.stop()  # type: ignore[attr-defined]  # the bot is down: nothing timed runs
     await env.advance_time((deadline - env.now()).total_seconds() + 60)
+    assert (await takedowns(env.bot))[0].status == TakedownStatus.removed  # type: ignore[arg-type]
     await env.restart_bot(create_bot(settings))
     await env.advance_time(5)
     [takedown] = await takedowns(env.bot)  # type: ignore[arg-type]
@@ -432,3 +433,42 @@ async def test_outbox_delivers_each_notice_once(world: World, env: simcord.Env, 
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "delivered")
         )
     assert pending == 0
+
+
+async def test_decisions_fall_back_to_the_group_channel_when_dms_are_closed(world: World, env: simcord.Env) -> None:
+    await file(world, world.alice)
+    env.inject_error(
+        "POST",
+        f"/channels/{world.alice.user.dm_channel.id}/messages",
+        status=403,
+        code=50007,
+        message="Cannot send messages to this user",
+        times=None,
+    )
+    await world.reviewer.slash(world.general, "takedown review", id="TD-000001", decision="rejected")
+    notice = world.watches.last_message
+    assert notice is not None and "was **rejected**" in notice.content
+    assert [user.id for user in notice.mentions] == [world.alice.id]
+
+
+async def test_repeat_infringers_are_flagged(world: World, bot: AllianceBot) -> None:
+    for item in range(3):
+        await file(world, world.alice, url=f"https://www.ebay.com/itm/40000{item}", seller="Lucky Star Shop")
+        await world.reviewer.slash(world.general, "takedown review", id=f"TD-00000{item + 1}", decision="removed")
+    checked = await world.alice.slash(world.watches, "takedown check", url="https://www.ebay.com/itm/400000")
+    assert "is flagged: repeat infringer" in checked.response.content
+    status = await world.alice.slash(world.watches, "takedown status", id="TD-000003")
+    assert "flagged: repeat infringer" in status.response.content
+
+
+async def test_good_faith_standing_in_whoami_and_for_admins(world: World) -> None:
+    for item in range(2):
+        await file(world, world.alice, url=f"https://www.ebay.com/itm/50000{item}")
+    await world.reviewer.slash(world.general, "takedown review", id="TD-000001", decision="removed")
+    await world.reviewer.slash(world.general, "takedown review", id="TD-000002", decision="rejected")
+    me = await world.alice.slash(world.watches, "alliance whoami")
+    assert "50 % removed" in me.response.content and "below the programme's thresholds" in me.response.content
+    table = await world.admin.slash(world.general, "alliance org standing")
+    assert "**Vantor Watches**: 2 decided, 50 % removed" in table.response.content
+    refused = await world.alice.slash(world.watches, "alliance org standing")
+    assert "admin role" in refused.response.content
