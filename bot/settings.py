@@ -100,6 +100,16 @@ class Settings(BaseSettings):
             raise ValueError("must be an IANA time zone such as Asia/Shanghai") from None
         return value
 
+    @field_validator("holiday_country")
+    @classmethod
+    def _check_holiday_country(cls, value: str) -> str:
+        from bot.services.business_time import BusinessCalendar
+
+        try:
+            return BusinessCalendar(country=value).country
+        except ValueError:
+            raise ValueError("must be a country code the holidays package knows, such as CN, US or DE") from None
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:

@@ -6,21 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import DEFAULT_API_BASE, ConfigurationError, load_settings
+from bot.settings import DEFAULT_API_BASE, ConfigurationError, Settings, load_settings
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in (
-        "DISCORD_TOKEN",
-        "DISCORD_API_BASE",
-        "DATABASE_URL",
-        "GUILD_IDS",
-        "ALLIANCE_TIMEZONE",
-        "LOG_LEVEL",
-        "ALLIANCE_CONFIG",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    for name in [*Settings.model_fields, "alliance_config"]:
+        monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
 
@@ -70,6 +62,8 @@ def test_toml_file_with_environment_taking_precedence(monkeypatch: pytest.Monkey
         ("ALLIANCE_TIMEZONE", "Mars/Olympus", "ALLIANCE_TIMEZONE: must be an IANA time zone"),
         ("DISCORD_API_BASE", "ftp://proxy.internal", "DISCORD_API_BASE: must be an http(s) URL"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be one of"),
+        ("HOLIDAY_COUNTRY", "Atlantis", "HOLIDAY_COUNTRY: must be a country code"),
+        ("TAKEDOWN_RATE_PER_MINUTE", "0", "TAKEDOWN_RATE_PER_MINUTE: Input should be greater than or equal to 1"),
     ],
 )
 def test_invalid_setting_is_one_line_naming_it_without_its_value(
