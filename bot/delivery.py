@@ -90,7 +90,10 @@ class Delivery:
         wake = self.bot.clock() + await self._sleep()
         current = self.loop.next_iteration
         if self.loop.is_running() and current is not None and wake < current:
-            self.loop.change_interval(seconds=max((wake - self.loop._last_iteration).total_seconds(), 0.0))
+            loop = self.loop
+            interval = timedelta(hours=loop.hours or 0, minutes=loop.minutes or 0, seconds=loop.seconds or 0)
+            last_tick = current - interval
+            self.loop.change_interval(seconds=max((wake - last_tick).total_seconds(), 0.0))
 
     async def _tick(self) -> None:
         now = self.bot.clock()

@@ -1,24 +1,48 @@
-"""Fictional demo data for the offline sandbox: brands, their IP rights, and the people in it.
+"""Fictional demo data for the offline sandbox: brands, their IP rights, the people in it, and
+the takedowns they have already filed.
 
-Every name and registration number here is invented (numbers start with `DEMO-`), so a
-screenshot of the sandbox can never be mistaken for real alliance data. Groups are named by
-slug only; the groups themselves come from the bot's database, so renaming a default group
-never means editing this file, and `bot.sandbox` refuses data that names a group that is gone.
+Every name, registration number and listing here is invented (numbers start with `DEMO-`,
+listing ids with 99 or `B0DEMO`), so a screenshot of the sandbox can never be mistaken for real
+alliance data. Groups are named by slug only; the groups themselves come from the bot's
+database, so renaming a default group never means editing this file, and `bot.sandbox` refuses
+data that names a group that is gone.
+
+SimCord's preview shows one channel, so everything a visitor should see happens in one:
+#alliance-hq is the alliance's announcements channel, its takedown review channel and the home
+of the start group, whose members are the demo users who file takedowns. The other groups keep
+channels of their own, named after their slugs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from db.models import RightKind
+from db.models import RightKind, TakedownReason
 
 GUILD_NAME = "Alliance Sandbox"
 BOT_NAME = "Alliance Bot"
 ADMIN_ROLE = "Alliance Admin"
 REVIEWER_ROLE = "IP Review Team"
-ANNOUNCEMENTS_CHANNEL = "announcements"
-REVIEW_CHANNEL = "takedown-review"
+
+# The preview opens on START_GROUP's channel: the group with the lead and the demo members who
+# file takedowns, so its history shows their welcomes, review cards and SLA alerts.
+START_GROUP = "apparel-footwear"
+HQ_CHANNEL = "alliance-hq"
+ANNOUNCEMENTS_CHANNEL = HQ_CHANNEL
+REVIEW_CHANNEL = HQ_CHANNEL
+GROUP_CHANNELS: dict[str, str] = {START_GROUP: HQ_CHANNEL}  # any other group: a channel named after its slug
+# Where the demo admin ran the wiring commands: their (private) replies stay out of the preview.
+SETUP_CHANNEL = "alliance-admin"
+CHANNEL_TOPICS: dict[str, str] = {
+    HQ_CHANNEL: "Alliance HQ: announcements, takedown review and the Apparel & Footwear working group",
+    SETUP_CHANNEL: "Where the alliance admin wired the sandbox",
+}
+
+
+def channel_name(slug: str) -> str:
+    """The channel a working group is bound to in the sandbox."""
+    return GROUP_CHANNELS.get(slug, slug)
 
 
 @dataclass(frozen=True)
@@ -105,7 +129,8 @@ USERS: tuple[DemoUser, ...] = (
         "riley_review",
         "Riley (IP review team)",
         reviewer=True,
-        can="the platform's IP reviewer: sees every organisation's takedowns; no admin commands",
+        can="the platform's IP reviewer: presses Removed / Rejected / Needs info on review cards, "
+        "/takedown review and counter; sees every organisation's takedowns",
     ),
     DemoUser(
         "leo_lead",
@@ -113,21 +138,21 @@ USERS: tuple[DemoUser, ...] = (
         organisation="Stridewell Footwear",
         groups=("apparel-footwear",),
         leads=("apparel-footwear",),
-        can="member of Stridewell Footwear and lead of Apparel & Footwear",
+        can="member of Stridewell Footwear and lead of Apparel & Footwear: files takedowns here",
     ),
     DemoUser(
         "mia_northwind",
         "Mia (Northwind Apparel)",
         organisation="Northwind Apparel",
         groups=("apparel-footwear",),
-        can="member of Northwind Apparel in Apparel & Footwear",
+        can="member of Northwind Apparel in Apparel & Footwear: files takedowns here",
     ),
     DemoUser(
         "kenji_vantor",
         "Kenji (Vantor Watches)",
         organisation="Vantor Watches",
         groups=("watches-jewellery",),
-        can="member of Vantor Watches in Watches & Jewellery",
+        can="member of Vantor Watches in Watches & Jewellery (a group with its own channel)",
     ),
     DemoUser(
         "priya_oriel",
@@ -146,9 +171,123 @@ USERS: tuple[DemoUser, ...] = (
     DemoUser("nina_new", "Nina (newcomer)", can="just joined: no organisation, no group; admin commands are refused"),
 )
 
-# The preview opens here: the group with the lead and most demo members, so its history shows
-# the bot's announcement and its welcomes, and every demo user can read it.
-START_GROUP = "apparel-footwear"
+
+# ------------------------------------------------------------------ takedowns already filed
+
+
+@dataclass(frozen=True)
+class FileTakedown:
+    """`/takedown file` in the preview channel, then "File takedown" on the confirmation."""
+
+    label: str  # how later steps (and the instructions) refer to this request
+    filer: str  # demo username; files for their organisation
+    url: str
+    right: str  # number of one of the filer's organisation's rights
+    story: str  # what has become of it by the time the preview opens, for the instructions
+    reason: TakedownReason = TakedownReason.counterfeit
+    seller: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Review:
+    """The reviewer decides: by the review card's button, or with `/takedown review`."""
+
+    label: str
+    decision: str  # removed | rejected | needs_info
+    note: str | None = None
+    by_button: bool = False
+
+
+@dataclass(frozen=True)
+class CounterNotice:
+    """The reviewer records the seller's counter-notice with `/takedown counter`."""
+
+    label: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Let business time pass on the simulated clock (the bot's SLA sweep runs meanwhile)."""
+
+    business_time: timedelta
+
+
+DemoStep = FileTakedown | Review | CounterNotice | Wait
+
+LUCKY_STAR = "Lucky Star Trading"
+
+# SimCord's clock starts on 1 January, a public holiday in China, so the first requests wait for
+# the next working day; twelve business hours later the reviewer decides them, and six more
+# (and a minute) put the one left open at risk, so its SLA alert is in the channel.
+TAKEDOWN_SCRIPT: tuple[DemoStep, ...] = (
+    FileTakedown(
+        "lucky-1",
+        "mia_northwind",
+        "https://item.taobao.com/item.htm?id=990000000101&spm=a21bo.demo",
+        "DEMO-TM-1001",
+        "removed: Riley pressed Removed on its card",
+        seller=LUCKY_STAR,
+        note="Northwind logo on the hang tag; sold at a third of the price",
+    ),
+    FileTakedown(
+        "lucky-2",
+        "mia_northwind",
+        "https://item.taobao.com/item.htm?id=990000000102",
+        "DEMO-TM-1001",
+        "removed with /takedown review; its seller is now a repeat infringer",
+        seller=LUCKY_STAR,
+    ),
+    FileTakedown(
+        "lucky-3",
+        "mia_northwind",
+        "https://item.taobao.com/item.htm?id=990000000103",
+        "DEMO-TM-1001",
+        "removed, then the seller's counter-notice: Mia must answer with /takedown respond",
+        reason=TakedownReason.trademark,
+        seller=LUCKY_STAR,
+    ),
+    FileTakedown(
+        "shared",
+        "mia_northwind",
+        "https://www.amazon.de/dp/B0DEMO0001",
+        "DEMO-DS-1002",
+        "open and at risk (the SLA alert is in the channel); Stridewell reported the same listing",
+        reason=TakedownReason.design,
+        note="Copies the registered Northwind jacket design",
+    ),
+    FileTakedown(
+        "rejected",
+        "leo_lead",
+        "https://www.aliexpress.com/item/1005009900000001.html",
+        "DEMO-TM-1101",
+        "rejected: genuine stock, resold",
+    ),
+    Wait(timedelta(hours=12)),
+    Review("lucky-1", "removed", by_button=True),
+    Review("lucky-2", "removed"),
+    Review("lucky-3", "removed"),
+    Review("rejected", "rejected", note="Genuine Stridewell stock from an authorised retailer; not a counterfeit."),
+    CounterNotice("lucky-3", "The seller says the goods are genuine stock bought from a distributor."),
+    FileTakedown(
+        "shared-too",
+        "leo_lead",
+        "https://www.amazon.de/-/en/Running-Shoes/dp/B0DEMO0001/ref=sr_1_3?keywords=running",
+        "DEMO-TM-1101",
+        "open; the same listing as Northwind's request, so it is also reported by 1 other member",
+        seller="Stepfast Outlet",
+    ),
+    FileTakedown(
+        "needs-info",
+        "leo_lead",
+        "https://www.ebay.com/itm/990000000001",
+        "DEMO-TM-1101",
+        "needs info: Riley asked for a test-buy photo; Leo answers with /takedown respond",
+    ),
+    Review("needs-info", "needs_info", note="Please attach a photo of a test buy.", by_button=True),
+    Wait(timedelta(hours=6, minutes=1)),
+)
 
 COMMANDS_TO_TRY: tuple[tuple[str, str], ...] = (
     ("/alliance whoami", "your organisation, groups, roles and what you may see (try it as each user)"),
@@ -159,4 +298,22 @@ COMMANDS_TO_TRY: tuple[tuple[str, str], ...] = (
     ("/alliance setup", "as Alex: re-wire announcements, review channel and roles; as Nina: refused"),
     ("/alliance group archive", "as Alex: archive a group; its history is kept and its channel is freed"),
     ("/alliance group create", "as Alex: a new group in a freed channel goes live at once"),
+    (
+        "/takedown file",
+        "as Mia or Leo: url: https://item.taobao.com/item.htm?id=990000000999, right: pick one, "
+        "reason: counterfeit; press File takedown and its review card appears here",
+    ),
+    ("Removed / Rejected / Needs info", "as Riley (or Alex): press a button on an open review card"),
+    ("/takedown bulk", "as Mia or Leo: attach a CSV with the columns url,right,reason,seller,note"),
+    ("/takedown status", "id: {shared}: history, SLA, linked requests; everything the filer was told"),
+    ("/takedown check", "url: https://item.taobao.com/item.htm?id=990000000102: requests and seller flags"),
+    ("/takedown list", "your organisation's requests (Riley: everyone's), filtered by status or group"),
+    ("/takedown export", "the same as a CSV file"),
+    ("/takedown review", "as Riley: id: {shared-too}, decision: removed (or rejected, needs_info)"),
+    ("/takedown respond", "as Leo: id: {needs-info}, action: provide_info; as Mia: id: {lucky-3}, uphold or withdraw"),
+    ("/takedown counter", "as Riley: record a seller's counter-notice on a removed request, e.g. {lucky-1}"),
+    ("/takedown sla", "the share decided within 24 business hours; what is open, at risk, overdue"),
 )
+# Filers hear of decisions by DM, which the one-channel page does not show; /takedown status
+# shows the same events in the request's history.
+DM_NOTE = "Filers are told of decisions by DM, which this page does not show; /takedown status shows it all."

@@ -3,8 +3,11 @@
 `python bot.py` without DISCORD_TOKEN lands here. Nothing is mocked on the bot's side: SimCord
 plays Discord, the bot is `create_bot(settings)`, and the demo alliance is wired by the demo
 admin through the same slash commands a real admin uses (`/alliance setup`, `group bind`,
-`org add`, `org right`, `member link`). A sandbox that starts is therefore also a smoke test of
-those commands. SimCord's browser preview is the front end; it only listens on 127.0.0.1.
+`org add`, `org right`, `member link`), and the demo members and reviewer then file and decide a
+few takedowns through `/takedown …` and the review cards' buttons. A sandbox that starts is
+therefore also a smoke test of those commands. SimCord's browser preview is the front end; it
+shows one channel (`demo.HQ_CHANNEL`), so that channel is the announcements channel, the review
+channel and the start group's home at once. It only listens on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,23 +56,46 @@ class SandboxWorld:
     env: simcord.Env
     bot: AllianceBot
     guild: simcord.GuildHandle
-    announcements: simcord.ChannelHandle
-    review: simcord.ChannelHandle
+    channels: dict[str, simcord.ChannelHandle]  # by name; one channel may play several parts
     admin_role: simcord.RoleHandle
     reviewer_role: simcord.RoleHandle
     group_channels: dict[str, simcord.ChannelHandle]  # by group slug
     member_roles: dict[str, simcord.RoleHandle]
     lead_roles: dict[str, simcord.RoleHandle]
     users: dict[str, simcord.MemberActor]  # by demo username, in `demo.USERS` order
+    takedowns: dict[str, str] = field(default_factory=dict)  # public id (TD-000001) by script label
 
     @property
     def admin(self) -> simcord.MemberActor:
         return self.users[next(user.username for user in demo.USERS if user.admin)]
 
     @property
+    def reviewer(self) -> simcord.MemberActor:
+        return self.users[next(user.username for user in demo.USERS if user.reviewer)]
+
+    @property
+    def announcements(self) -> simcord.ChannelHandle:
+        return self.channels[demo.ANNOUNCEMENTS_CHANNEL]
+
+    @property
+    def review(self) -> simcord.ChannelHandle:
+        return self.channels[demo.REVIEW_CHANNEL]
+
+    @property
+    def setup_channel(self) -> simcord.ChannelHandle:
+        return self.channels[demo.SETUP_CHANNEL]
+
+    @property
     def start_channel(self) -> simcord.ChannelHandle:
         """Where the preview opens (the preview shows one channel; see `demo.START_GROUP`)."""
         return self.group_channels[demo.START_GROUP]
+
+    def card(self, public_id: str) -> discord.Message:
+        """The review card of a takedown, as it reads now."""
+        cards = [m for m in self.review.history() if m.content.startswith(f"**{public_id}**")]
+        if not cards:
+            raise SandboxError(f"no review card for {public_id} was posted in #{self.review.name}")
+        return cards[-1]
 
 
 # ------------------------------------------------------------------ the database
@@ -114,17 +140,50 @@ async def build_sandbox(env: simcord.Env) -> SandboxWorld:
     await register_organisations(world, demo.ORGANISATIONS, today)
     await link_members(world, demo.USERS)
     await grant_group_roles(world, demo.USERS)
+    await play_takedowns(world, demo.TAKEDOWN_SCRIPT)
     return world
 
 
 def check_demo_data(groups: Sequence[WorkingGroup]) -> None:
-    """Refuse demo data that names a group the database no longer has, before touching anything."""
+    """Refuse demo data that names a group, user or takedown that is not there, before touching anything."""
     slugs = {group.slug for group in groups}
     named = {org.group for org in demo.ORGANISATIONS} | {demo.START_GROUP}
     named |= {slug for user in demo.USERS for slug in (*user.groups, *user.leads)}
     missing = sorted(named - slugs)
     if missing:
         raise SandboxError(f"the demo data names working groups the database does not have: {', '.join(missing)}")
+    names = [demo.channel_name(group.slug) for group in groups]
+    shared = sorted({name for name in names if names.count(name) > 1})
+    if shared:
+        raise SandboxError(f"the demo data binds several working groups to one channel: {', '.join(shared)}")
+    problems = script_problems(demo.TAKEDOWN_SCRIPT)
+    if problems:
+        raise SandboxError(f"the demo takedown script is inconsistent: {'; '.join(problems)}")
+
+
+def script_problems(script: Sequence[demo.DemoStep]) -> list[str]:
+    """What is wrong with the takedown script: unknown filers or rights, labels used before filing."""
+    users = {user.username: user for user in demo.USERS}
+    rights = {org.name: {right.number for right in org.rights} for org in demo.ORGANISATIONS}
+    problems: list[str] = []
+    filed: set[str] = set()
+    for step in script:
+        if isinstance(step, demo.FileTakedown):
+            user = users.get(step.filer)
+            if user is None or user.organisation is None:
+                problems.append(f"{step.filer} files {step.label} but acts for no organisation")
+            elif step.right not in rights.get(user.organisation, set()):
+                problems.append(f"{user.organisation} has no right {step.right} for {step.label}")
+            if step.label in filed:
+                problems.append(f"{step.label} is filed twice")
+            filed.add(step.label)
+        elif isinstance(step, (demo.Review, demo.CounterNotice)) and step.label not in filed:
+            problems.append(f"{step.label} is decided before it is filed")
+    if not any(user.reviewer for user in demo.USERS) and len(filed) < len(script):
+        problems.append("no demo user is a reviewer")
+    mentioned = {label for _, why in demo.COMMANDS_TO_TRY for label in re.findall(r"\{([\w-]+)\}", why)}
+    problems += [f"COMMANDS_TO_TRY names {label}, which is never filed" for label in sorted(mentioned - filed)]
+    return problems
 
 
 def arrange_server(env: simcord.Env, bot: AllianceBot, groups: Sequence[WorkingGroup]) -> SandboxWorld:
@@ -136,15 +195,24 @@ def arrange_server(env: simcord.Env, bot: AllianceBot, groups: Sequence[WorkingG
     guild = env.create_guild(demo.GUILD_NAME)
     admin_role = guild.create_role(demo.ADMIN_ROLE, permissions=discord.Permissions(manage_guild=True))
     reviewer_role = guild.create_role(demo.REVIEWER_ROLE)
+    channels: dict[str, simcord.ChannelHandle] = {}
+
+    def channel(name: str, topic: str) -> simcord.ChannelHandle:
+        if name not in channels:
+            channels[name] = guild.create_text_channel(name, topic=demo.CHANNEL_TOPICS.get(name, topic))
+        return channels[name]
+
+    channel(demo.SETUP_CHANNEL, "")
+    channel(demo.ANNOUNCEMENTS_CHANNEL, "Alliance-wide news")
+    channel(demo.REVIEW_CHANNEL, "Takedown review by the IP team")
     world = SandboxWorld(
         env=env,
         bot=bot,
         guild=guild,
-        announcements=guild.create_text_channel(demo.ANNOUNCEMENTS_CHANNEL, topic="Alliance-wide news"),
-        review=guild.create_text_channel(demo.REVIEW_CHANNEL, topic="Takedown review by the IP team"),
+        channels=channels,
         admin_role=admin_role,
         reviewer_role=reviewer_role,
-        group_channels={g.slug: guild.create_text_channel(g.slug, topic=g.description) for g in groups},
+        group_channels={g.slug: channel(demo.channel_name(g.slug), g.description) for g in groups},
         member_roles={g.slug: guild.create_role(g.name) for g in groups},
         lead_roles={g.slug: guild.create_role(f"{g.name} Lead") for g in groups},
         users={},
@@ -219,14 +287,94 @@ async def grant_group_roles(world: SandboxWorld, users: Iterable[demo.DemoUser])
 
 
 async def as_admin(world: SandboxWorld, command: str, **options: object) -> None:
-    """Run `/command` as the demo admin in #announcements; any refusal or bug stops the build."""
+    """Run `/command` as the demo admin in the setup channel (its replies are private to the
+    admin, and would crowd the preview); any refusal or bug stops the build."""
+    await act(world, f"/{command}", world.admin.slash(world.setup_channel, command, **options))
+
+
+async def act(world: SandboxWorld, what: str, action: Awaitable[simcord.InteractionResult]) -> simcord.InteractionResult:
+    """Await one demo user's action; any refusal or bug, or no answer at all, stops the build."""
     env = world.env
     cursor = env.error_cursor
-    result = await world.admin.slash(world.announcements, command, **options)
+    result = await action
     errors = env.errors_since(cursor)
-    if errors or result.response is None:
+    if errors or (result.response is None and result.modal is None):
         said = result.response.content if result.response is not None else "no answer"
-        raise SandboxError(f"/{command} failed: {said}") from (errors[0] if errors else None)
+        raise SandboxError(f"{what} failed: {said}") from (errors[0] if errors else None)
+    return result
+
+
+# ------------------------------------------------------------------ takedowns
+
+
+async def play_takedowns(world: SandboxWorld, script: Iterable[demo.DemoStep]) -> None:
+    """Demo members file takedowns and the reviewer decides them, through the commands and
+    buttons a person uses, on the simulated clock. Ends with every card and alert posted."""
+    for step in script:
+        if isinstance(step, demo.FileTakedown):
+            world.takedowns[step.label] = await file_takedown(world, step)
+        elif isinstance(step, demo.Review):
+            await review_takedown(world, step)
+        elif isinstance(step, demo.CounterNotice):
+            tid = world.takedowns[step.label]
+            await act(
+                world,
+                f"/takedown counter {tid}",
+                world.reviewer.slash(world.review, "takedown counter", id=tid, note=step.note),
+            )
+        else:
+            await world.env.advance_time(business_seconds(world, step.business_time))
+    await world.env.settle()  # the outbox is delivered by the bot's own loop
+
+
+async def file_takedown(world: SandboxWorld, step: demo.FileTakedown) -> str:
+    """`/takedown file` in the start group's channel, confirmed; returns the new public id."""
+    member = world.users[step.filer]
+    channel = world.start_channel
+    choices = await member.autocomplete(channel, "takedown file", "right", step.right)
+    right = next((str(c["value"]) for c in choices if step.right in str(c["name"])), None)
+    if right is None:
+        raise SandboxError(f"/takedown file does not offer {step.filer} the right {step.right}")
+    options: dict[str, object] = {"url": step.url, "right": right, "reason": step.reason.value}
+    options |= {name: value for name, value in (("seller", step.seller), ("note", step.note)) if value}
+    what = f"/takedown file {step.label}"
+    draft = await act(world, what, member.slash(channel, "takedown file", **options))
+    if draft.response is None or "File takedown" not in str(draft.response.components):
+        said = draft.response.content if draft.response is not None else "no answer"
+        raise SandboxError(f"{what} was not offered for confirmation: {said}")
+    filed = await act(world, what, member.click(draft.response, label="File takedown"))
+    found = re.search(r"Filed \*\*(TD-\d+)\*\*", filed.response.content if filed.response else "")
+    if found is None:
+        raise SandboxError(f"{what} filed nothing")
+    return found.group(1)
+
+
+async def review_takedown(world: SandboxWorld, step: demo.Review) -> None:
+    """The reviewer's decision, by the card's button (and the Needs info modal) or by command."""
+    tid = world.takedowns[step.label]
+    what = f"{step.decision} on {tid}"
+    if not step.by_button:
+        options = {"note": step.note} if step.note else {}
+        command = world.reviewer.slash(world.review, "takedown review", id=tid, decision=step.decision, **options)
+        await act(world, f"/takedown review {what}", command)
+        return
+    label = demo_button(step.decision)
+    shown = await act(world, what, world.reviewer.click(world.card(tid), label=label))
+    if shown.modal is not None:
+        await act(world, what, world.reviewer.submit_modal(shown, {"note": step.note or ""}))
+
+
+def demo_button(decision: str) -> str:
+    """The label of a review card's button for `decision`."""
+    from cogs.takedowns import DECISION_STYLE
+
+    return DECISION_STYLE[decision][0]
+
+
+def business_seconds(world: SandboxWorld, span: timedelta) -> float:
+    """Seconds of simulated time until `span` of business time has passed (holidays wait)."""
+    now: datetime = world.env.now()
+    return (world.bot.calendar.due(now, (), sla=span) - now).total_seconds()
 
 
 def is_refusal(error: BaseException) -> bool:

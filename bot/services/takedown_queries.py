@@ -129,7 +129,8 @@ class TakedownQueries:
         listing = canonicalise(url)
         async with self._sessions() as session:
             standing = await load_standing(session, caller)
-            require_member(standing) if not (standing.is_reviewer or standing.is_admin) else None
+            if not (standing.is_reviewer or standing.is_admin):
+                require_member(standing)
             requests = list(
                 await session.scalars(
                     select(Takedown).where(Takedown.listing_key == listing.key).order_by(Takedown.id.desc())

@@ -38,6 +38,7 @@ from bot.services.takedown_csv import BulkRow
 from db.engine import SessionFactory
 from db.models import (
     ACTIVE_STATUSES,
+    AuditEntry,
     CounterState,
     GuildSettings,
     IpRight,
@@ -694,11 +695,7 @@ class TakedownService:
         """DM the filer; if Discord refuses the DM, the delivery worker posts in the group's channel
         instead, mentioning only them."""
         group = await session.get(WorkingGroup, takedown.working_group_id) if takedown.working_group_id else None
-        serial = await session.scalar(
-            select(func.count())
-            .select_from(_audit_table())
-            .where(_audit_table().c.subject == f"takedown:{takedown.id}")
-        )
+        serial = await _change_serial(session, takedown)
         await outbox.enqueue(
             session,
             dedupe_key=f"takedown:{takedown.id}:filer:{event}:{serial}",
@@ -714,11 +711,7 @@ class TakedownService:
     ) -> None:
         if takedown.review_channel_id is None:
             return
-        serial = await session.scalar(
-            select(func.count())
-            .select_from(_audit_table())
-            .where(_audit_table().c.subject == f"takedown:{takedown.id}")
-        )
+        serial = await _change_serial(session, takedown)
         await outbox.enqueue(
             session,
             dedupe_key=f"takedown:{takedown.id}:reviewers:{action}:{serial}",
@@ -731,11 +724,7 @@ class TakedownService:
         """Edit the review card to show the current state (and its buttons only if still useful)."""
         if takedown.review_message_id is None or takedown.review_channel_id is None:
             return
-        serial = await session.scalar(
-            select(func.count())
-            .select_from(_audit_table())
-            .where(_audit_table().c.subject == f"takedown:{takedown.id}")
-        )
+        serial = await _change_serial(session, takedown)
         await session.refresh(takedown, ["organisation", "right", "working_group"])
         flags = (await seller_flags(session, [takedown.seller_key])).get(takedown.seller_key or "", ())
         await outbox.enqueue(
@@ -872,10 +861,11 @@ def review_view(takedown: Takedown) -> dict[str, Any] | None:
     return {"kind": "takedown_review", "takedown_id": takedown.id}
 
 
-def _audit_table() -> Any:
-    from db.models import AuditEntry
-
-    return AuditEntry.__table__
+async def _change_serial(session: AsyncSession, takedown: Takedown) -> int:
+    """How many changes the request has had (its audit entries, this one included): part of
+    each notice's dedupe key, so each change notifies once and the next change notifies again."""
+    subject = f"takedown:{takedown.id}"
+    return int(await session.scalar(select(func.count()).where(AuditEntry.subject == subject)) or 0)
 
 
 def _note(note: str | None) -> str:
