@@ -32,11 +32,12 @@ HQ_CHANNEL = "alliance-hq"
 ANNOUNCEMENTS_CHANNEL = HQ_CHANNEL
 REVIEW_CHANNEL = HQ_CHANNEL
 GROUP_CHANNELS: dict[str, str] = {START_GROUP: HQ_CHANNEL}  # any other group: a channel named after its slug
-# Where the demo admin ran the wiring commands: their (private) replies stay out of the preview.
-SETUP_CHANNEL = "alliance-admin"
+# Where the demo admin and reviewer ran the slash commands that built the sandbox, so their
+# private replies do not crowd the preview (review card buttons are pressed in the HQ channel).
+SETUP_CHANNEL = "back-office"
 CHANNEL_TOPICS: dict[str, str] = {
     HQ_CHANNEL: "Alliance HQ: announcements, takedown review and the Apparel & Footwear working group",
-    SETUP_CHANNEL: "Where the alliance admin wired the sandbox",
+    SETUP_CHANNEL: "Where the admin and the reviewer ran the commands that set this sandbox up",
 }
 
 
@@ -217,6 +218,7 @@ class Wait:
 DemoStep = FileTakedown | Review | CounterNotice | Wait
 
 LUCKY_STAR = "Lucky Star Trading"
+REPEAT_INFRINGER_LISTING = "https://item.taobao.com/item.htm?id=990000000102"
 
 # SimCord's clock starts on 1 January, a public holiday in China, so the first requests wait for
 # the next working day; twelve business hours later the reviewer decides them, and six more
@@ -234,7 +236,7 @@ TAKEDOWN_SCRIPT: tuple[DemoStep, ...] = (
     FileTakedown(
         "lucky-2",
         "mia_northwind",
-        "https://item.taobao.com/item.htm?id=990000000102",
+        REPEAT_INFRINGER_LISTING,
         "DEMO-TM-1001",
         "removed with /takedown review; its seller is now a repeat infringer",
         seller=LUCKY_STAR,
@@ -300,13 +302,12 @@ COMMANDS_TO_TRY: tuple[tuple[str, str], ...] = (
     ("/alliance group create", "as Alex: a new group in a freed channel goes live at once"),
     (
         "/takedown file",
-        "as Mia or Leo: url: https://item.taobao.com/item.htm?id=990000000999, right: pick one, "
-        "reason: counterfeit; press File takedown and its review card appears here",
+        "as Mia or Leo, e.g. url: https://item.taobao.com/item.htm?id=990000000999; its card shows here",
     ),
     ("Removed / Rejected / Needs info", "as Riley (or Alex): press a button on an open review card"),
     ("/takedown bulk", "as Mia or Leo: attach a CSV with the columns url,right,reason,seller,note"),
-    ("/takedown status", "id: {shared}: history, SLA, linked requests; everything the filer was told"),
-    ("/takedown check", "url: https://item.taobao.com/item.htm?id=990000000102: requests and seller flags"),
+    ("/takedown status", "id: {shared}: its history with every note, SLA and linked requests"),
+    ("/takedown check", f"url: {REPEAT_INFRINGER_LISTING}: who reported it, and seller flags"),
     ("/takedown list", "your organisation's requests (Riley: everyone's), filtered by status or group"),
     ("/takedown export", "the same as a CSV file"),
     ("/takedown review", "as Riley: id: {shared-too}, decision: removed (or rejected, needs_info)"),
@@ -314,6 +315,7 @@ COMMANDS_TO_TRY: tuple[tuple[str, str], ...] = (
     ("/takedown counter", "as Riley: record a seller's counter-notice on a removed request, e.g. {lucky-1}"),
     ("/takedown sla", "the share decided within 24 business hours; what is open, at risk, overdue"),
 )
-# Filers hear of decisions by DM, which the one-channel page does not show; /takedown status
-# shows the same events in the request's history.
-DM_NOTE = "Filers are told of decisions by DM, which this page does not show; /takedown status shows it all."
+DM_NOTE = (
+    "Filers are told of decisions and counter-notices by DM, which this one-channel page does not show; "
+    "/takedown status shows every step of a request, with the reviewer's notes."
+)

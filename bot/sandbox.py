@@ -16,10 +16,11 @@ import importlib.metadata
 import logging
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+import textwrap
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ from bot import demo
 from bot.app import AllianceBot, create_bot, report_error
 from bot.errors import AllianceError
 from bot.settings import Settings
+from cogs.takedowns import DECISION_STYLE
 
 if TYPE_CHECKING:
     import simcord
@@ -42,6 +44,8 @@ log = logging.getLogger(__name__)
 SANDBOX_DATABASE = Path("sandbox.db")
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 EMPTY_DATABASE_HINT = " (DATABASE_URL is set: the sandbox needs an empty database; unset it for a fresh sandbox.db)"
+TIME_STEP = timedelta(hours=6)
+WIDTH = 100  # of the printed instructions' paragraphs
 INSTALL_HINT = 'The sandbox needs SimCord\'s browser preview: pip install ".[sandbox]"'
 
 
@@ -63,6 +67,7 @@ class SandboxWorld:
     member_roles: dict[str, simcord.RoleHandle]
     lead_roles: dict[str, simcord.RoleHandle]
     users: dict[str, simcord.MemberActor]  # by demo username, in `demo.USERS` order
+    group_names: dict[str, str]  # by group slug
     takedowns: dict[str, str] = field(default_factory=dict)  # public id (TD-000001) by script label
 
     @property
@@ -126,13 +131,14 @@ def fresh_sqlite_url(path: Path) -> str:
 # ------------------------------------------------------------------ the server
 
 
-async def build_sandbox(env: simcord.Env) -> SandboxWorld:
-    """Arrange the demo server in `env` and wire the alliance through the bot's commands."""
+async def build_sandbox(env: simcord.Env, script: Sequence[demo.DemoStep] = demo.TAKEDOWN_SCRIPT) -> SandboxWorld:
+    """Arrange the demo server in `env`, wire the alliance through the bot's commands, and play
+    the takedown `script` (filings and decisions; it takes a few seconds of simulated days)."""
     bot = env.bot
     if not isinstance(bot, AllianceBot):
         raise SandboxError("the sandbox needs the alliance bot running in the environment")
     groups = await bot.alliance.groups()
-    check_demo_data(groups)
+    check_demo_data(groups, script)
     world = arrange_server(env, bot, groups)
     await name_the_bot(bot)
     today = env.now().date()
@@ -140,12 +146,13 @@ async def build_sandbox(env: simcord.Env) -> SandboxWorld:
     await register_organisations(world, demo.ORGANISATIONS, today)
     await link_members(world, demo.USERS)
     await grant_group_roles(world, demo.USERS)
-    await play_takedowns(world, demo.TAKEDOWN_SCRIPT)
+    await play_takedowns(world, script)
     return world
 
 
-def check_demo_data(groups: Sequence[WorkingGroup]) -> None:
-    """Refuse demo data that names a group, user or takedown that is not there, before touching anything."""
+def check_demo_data(groups: Sequence[WorkingGroup], script: Sequence[demo.DemoStep] = demo.TAKEDOWN_SCRIPT) -> None:
+    """Refuse demo data that names a group, user, right or takedown that is not there, before
+    touching anything."""
     slugs = {group.slug for group in groups}
     named = {org.group for org in demo.ORGANISATIONS} | {demo.START_GROUP}
     named |= {slug for user in demo.USERS for slug in (*user.groups, *user.leads)}
@@ -156,13 +163,14 @@ def check_demo_data(groups: Sequence[WorkingGroup]) -> None:
     shared = sorted({name for name in names if names.count(name) > 1})
     if shared:
         raise SandboxError(f"the demo data binds several working groups to one channel: {', '.join(shared)}")
-    problems = script_problems(demo.TAKEDOWN_SCRIPT)
+    problems = script_problems(script)
     if problems:
         raise SandboxError(f"the demo takedown script is inconsistent: {'; '.join(problems)}")
 
 
 def script_problems(script: Sequence[demo.DemoStep]) -> list[str]:
-    """What is wrong with the takedown script: unknown filers or rights, labels used before filing."""
+    """What is wrong with a takedown script: unknown filers or rights, labels used before filing,
+    decisions without a reviewer; and (for the demo's own script) hints naming unfiled labels."""
     users = {user.username: user for user in demo.USERS}
     rights = {org.name: {right.number for right in org.rights} for org in demo.ORGANISATIONS}
     problems: list[str] = []
@@ -179,10 +187,12 @@ def script_problems(script: Sequence[demo.DemoStep]) -> list[str]:
             filed.add(step.label)
         elif isinstance(step, (demo.Review, demo.CounterNotice)) and step.label not in filed:
             problems.append(f"{step.label} is decided before it is filed")
-    if not any(user.reviewer for user in demo.USERS) and len(filed) < len(script):
+    decides = any(isinstance(step, (demo.Review, demo.CounterNotice)) for step in script)
+    if decides and not any(user.reviewer for user in demo.USERS):
         problems.append("no demo user is a reviewer")
-    mentioned = {label for _, why in demo.COMMANDS_TO_TRY for label in re.findall(r"\{([\w-]+)\}", why)}
-    problems += [f"COMMANDS_TO_TRY names {label}, which is never filed" for label in sorted(mentioned - filed)]
+    if script is demo.TAKEDOWN_SCRIPT:
+        hinted = {label for _, why in demo.COMMANDS_TO_TRY for label in re.findall(r"\{([\w-]+)\}", why)}
+        problems += [f"COMMANDS_TO_TRY names {label}, which is never filed" for label in sorted(hinted - filed)]
     return problems
 
 
@@ -216,6 +226,7 @@ def arrange_server(env: simcord.Env, bot: AllianceBot, groups: Sequence[WorkingG
         member_roles={g.slug: guild.create_role(g.name) for g in groups},
         lead_roles={g.slug: guild.create_role(f"{g.name} Lead") for g in groups},
         users={},
+        group_names={g.slug: g.name for g in groups},
     )
     for user in demo.USERS:
         roles = [role for role, held in ((admin_role, user.admin), (reviewer_role, user.reviewer)) if held]
@@ -292,7 +303,9 @@ async def as_admin(world: SandboxWorld, command: str, **options: object) -> None
     await act(world, f"/{command}", world.admin.slash(world.setup_channel, command, **options))
 
 
-async def act(world: SandboxWorld, what: str, action: Awaitable[simcord.InteractionResult]) -> simcord.InteractionResult:
+async def act(
+    world: SandboxWorld, what: str, action: Awaitable[simcord.InteractionResult]
+) -> simcord.InteractionResult:
     """Await one demo user's action; any refusal or bug, or no answer at all, stops the build."""
     env = world.env
     cursor = env.error_cursor
@@ -320,10 +333,10 @@ async def play_takedowns(world: SandboxWorld, script: Iterable[demo.DemoStep]) -
             await act(
                 world,
                 f"/takedown counter {tid}",
-                world.reviewer.slash(world.review, "takedown counter", id=tid, note=step.note),
+                world.reviewer.slash(world.setup_channel, "takedown counter", id=tid, note=step.note),
             )
         else:
-            await world.env.advance_time(business_seconds(world, step.business_time))
+            await pass_time(world, business_seconds(world, step.business_time))
     await world.env.settle()  # the outbox is delivered by the bot's own loop
 
 
@@ -355,20 +368,24 @@ async def review_takedown(world: SandboxWorld, step: demo.Review) -> None:
     what = f"{step.decision} on {tid}"
     if not step.by_button:
         options = {"note": step.note} if step.note else {}
-        command = world.reviewer.slash(world.review, "takedown review", id=tid, decision=step.decision, **options)
+        command = world.reviewer.slash(
+            world.setup_channel, "takedown review", id=tid, decision=step.decision, **options
+        )
         await act(world, f"/takedown review {what}", command)
         return
-    label = demo_button(step.decision)
+    label = DECISION_STYLE[step.decision][0]
     shown = await act(world, what, world.reviewer.click(world.card(tid), label=label))
     if shown.modal is not None:
         await act(world, what, world.reviewer.submit_modal(shown, {"note": step.note or ""}))
 
 
-def demo_button(decision: str) -> str:
-    """The label of a review card's button for `decision`."""
-    from cogs.takedowns import DECISION_STYLE
-
-    return DECISION_STYLE[decision][0]
+async def pass_time(world: SandboxWorld, seconds: float) -> None:
+    """Advance the simulated clock in steps: SimCord gives one `advance_time` a few real seconds
+    to settle, and the bot's loop wakes at least hourly on the way (about 50 ms a wake-up)."""
+    while seconds > 0:
+        step = min(seconds, TIME_STEP.total_seconds())
+        await world.env.advance_time(step)
+        seconds -= step
 
 
 def business_seconds(world: SandboxWorld, span: timedelta) -> float:
@@ -415,28 +432,63 @@ def instructions(world: SandboxWorld, url: str) -> str:
     width = max(len(user.display_name) for user in demo.USERS)
     people = [f"  {user.display_name:<{width}}  {user.can}" for user in demo.USERS]
     command_width = max(len(command) for command, _ in demo.COMMANDS_TO_TRY)
-    tries = [f"  {command:<{command_width}}  {why}" for command, why in demo.COMMANDS_TO_TRY]
+    tries = [f"  {command:<{command_width}}  {with_ids(world, why)}" for command, why in demo.COMMANDS_TO_TRY]
+    channel = world.start_channel
+    roles = ((world.announcements, "announcements"), (world.review, "takedown review"))
+    duties = [duty for handle, duty in roles if handle.id == channel.id]
+    where = (
+        f"The page shows one channel, #{channel.name}: "
+        + (f"the alliance's {' and '.join(duties)} channel and " if duties else "")
+        + f"the home of the {world.group_names[demo.START_GROUP]} working group. Run commands there (replies "
+        "are private to whoever ran them); pick the demo user you act as in the toolbar's 'Viewing as' menu. "
+        f"The other {len(world.group_channels) - 1} working groups are bound to channels of their own; "
+        f"{len(demo.ORGANISATIONS)} fictional brands are members."
+    )
     return "\n".join(
         [
             "",
             f"Alliance sandbox is running: the real bot in a simulated server, {world.guild.name!r}.",
             f"Open {url}",
             "  (a private capability URL on 127.0.0.1 only: whoever has it can act as the demo users)",
-            f"The page shows one channel, #{world.start_channel.name}: run commands there (replies are private",
-            "  to whoever ran them); pick the demo user you act as in the toolbar's 'Viewing as' menu.",
-            f"{len(world.group_channels)} working groups are bound to their own channels; "
-            f"{len(demo.ORGANISATIONS)} fictional brands are members.",
+            *textwrap.wrap(where, WIDTH),
             "",
             "Demo users:",
             *people,
+            *filed_so_far(world),
             "",
             "Commands to try (type / in the message box):",
             *tries,
+            *textwrap.wrap(demo.DM_NOTE, WIDTH, initial_indent="  ", subsequent_indent="  "),
             "",
             "Stop with Ctrl-C or the page's 'End preview session'. Nothing leaves this machine.",
             "",
         ]
     )
+
+
+def filed_so_far(world: SandboxWorld) -> list[str]:
+    """The seeded takedowns, each with its story, under a heading with the simulated time."""
+    filed = [step for step in demo.TAKEDOWN_SCRIPT if isinstance(step, demo.FileTakedown)]
+    filed = [step for step in filed if step.label in world.takedowns]
+    if not filed:
+        return []
+    width = max(len(first_name(step.filer)) for step in filed)
+    now = world.env.now().astimezone(world.bot.calendar.zone)
+    return [
+        "",
+        f"Takedowns already filed (the simulated clock reads {now:%A %d %B %Y, %H:%M} {world.bot.calendar.timezone}):",
+        *(f"  {world.takedowns[step.label]}  {first_name(step.filer):<{width}}  {step.story}" for step in filed),
+    ]
+
+
+def with_ids(world: SandboxWorld, text: str) -> str:
+    """`{label}` in the demo's hints becomes the public id the seeded takedown got."""
+    return re.sub(r"\{([\w-]+)\}", lambda found: world.takedowns.get(found[1], found[0]), text)
+
+
+def first_name(username: str) -> str:
+    """ "Mia" for "Mia (Northwind Apparel)"."""
+    return next(user.display_name for user in demo.USERS if user.username == username).partition(" (")[0]
 
 
 def answer_refusals_quietly(bot: AllianceBot) -> None:
@@ -486,7 +538,10 @@ async def run_sandbox(settings: Settings, *, port: int | None = None) -> None:
         import simcord
 
     bot = create_bot(sandbox_settings(settings))
-    print(f"Building the sandbox on {bot.database_backend} …", flush=True)
+    print(
+        f"Building the sandbox on {bot.database_backend}: the alliance, then a few simulated days of takedowns …",
+        flush=True,
+    )
     failure: SandboxError | None = None
     try:
         async with simcord.run(bot, check_errors=False) as env:

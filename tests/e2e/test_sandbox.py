@@ -1,17 +1,23 @@
 """The offline sandbox, end to end: the real bot, the demo alliance built through its own
-commands, and the browser preview a person would use.
+commands, the demo takedowns filed and decided through `/takedown …` and the review cards, and
+the browser preview a person would use.
 
-Each test builds the whole sandbox (it takes well under a second), so a broken command, a
-renamed default group or a demo record the service refuses fails here before anyone runs
-`python bot.py` and finds a sandbox that does not start.
+Each test builds the sandbox afresh, so a broken command, a renamed default group or a demo
+record the service refuses fails here before anyone runs `python bot.py` and finds a sandbox
+that does not start. Tests of the alliance wiring alone use `wired` (well under a second);
+tests of the takedowns and the preview use `world`, the sandbox exactly as it starts, whose
+takedown script lets a few simulated days pass (about five seconds).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
+import discord
 import pytest
 import simcord
 from discord import app_commands
@@ -22,6 +28,7 @@ from bot.errors import AllianceError
 from bot.rendering import escape
 from bot.sandbox import SandboxWorld, build_sandbox, sandbox_settings
 from bot.settings import Settings
+from db.models import RightKind
 
 
 def only_refusals(errors: list[BaseException]) -> list[BaseException]:
@@ -33,8 +40,8 @@ def only_refusals(errors: list[BaseException]) -> list[BaseException]:
     ]
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SandboxWorld]:
+@asynccontextmanager
+async def sandbox_on(tmp_path: Path, script: tuple[demo.DemoStep, ...]) -> AsyncIterator[SandboxWorld]:
     """The sandbox on a temporary SQLite file; at the end, any error but a refusal fails.
 
     `simcord.Env` with `check_errors=False` is what `simcord.run(bot, check_errors=False)`
@@ -45,12 +52,26 @@ async def world(tmp_path: Path) -> AsyncIterator[SandboxWorld]:
     env = simcord.Env(create_bot(sandbox_settings(settings)), check_errors=False)
     await env.start()
     try:
-        yield await build_sandbox(env)
+        yield await build_sandbox(env, script)
     finally:
         await env.shutdown()
         await env.bot.close()
     bugs = only_refusals(env.errors)
     assert not bugs, f"the bot raised unexpected errors: {bugs!r}"
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[SandboxWorld]:
+    """The sandbox as `python bot.py` starts it, demo takedowns included."""
+    async with sandbox_on(tmp_path, demo.TAKEDOWN_SCRIPT) as built:
+        yield built
+
+
+@pytest.fixture
+async def wired(tmp_path: Path) -> AsyncIterator[SandboxWorld]:
+    """The sandbox's alliance (server, groups, brands, members) without the demo takedowns."""
+    async with sandbox_on(tmp_path, ()) as built:
+        yield built
 
 
 def demo_user(username: str) -> demo.DemoUser:
@@ -63,7 +84,52 @@ def newcomer(world: SandboxWorld) -> simcord.MemberActor:
     return world.users[user.username]
 
 
-async def test_every_group_is_bound_to_its_own_channel_and_roles(world: SandboxWorld) -> None:
+def filings() -> list[demo.FileTakedown]:
+    return [step for step in demo.TAKEDOWN_SCRIPT if isinstance(step, demo.FileTakedown)]
+
+
+def filing(label: str) -> demo.FileTakedown:
+    return next(step for step in filings() if step.label == label)
+
+
+def last_decision(label: str) -> str | None:
+    decisions = [
+        step.decision for step in demo.TAKEDOWN_SCRIPT if isinstance(step, demo.Review) and step.label == label
+    ]
+    return decisions[-1] if decisions else None
+
+
+def open_request(world: SandboxWorld) -> str:
+    """A seeded request still waiting for a decision (its card still has buttons)."""
+    label = next(step.label for step in filings() if last_decision(step.label) is None)
+    return world.takedowns[label]
+
+
+def cards(channel: simcord.ChannelHandle) -> dict[str, discord.Message]:
+    """Review cards in `channel` by public id."""
+    found = {}
+    for message in channel.history():
+        match = re.match(r"\*\*(TD-\d+)\*\*", message.content)
+        if match:
+            found[match.group(1)] = message
+    return found
+
+
+def labels(message: discord.Message) -> list[str | None]:
+    return [
+        child.label
+        for row in message.components
+        if isinstance(row, discord.ActionRow)
+        for child in row.children
+        if isinstance(child, discord.Button)
+    ]
+
+
+# ------------------------------------------------------------------ the alliance
+
+
+async def test_every_group_is_bound_to_its_own_channel_and_roles(wired: SandboxWorld) -> None:
+    world = wired
     groups = await world.bot.alliance.groups()
     assert len(groups) == 12
 
@@ -71,22 +137,38 @@ async def test_every_group_is_bound_to_its_own_channel_and_roles(world: SandboxW
 
     assert result.response is not None and result.ephemeral
     listing = result.response.content.splitlines()
+    assert len({channel.id for channel in world.group_channels.values()}) == len(groups)
     for group in groups:
         channel = world.group_channels[group.slug]
-        assert channel.name == group.slug
+        assert channel.name == demo.channel_name(group.slug)
         assert (
             f"**{escape(group.name)}** (`{group.slug}`) — channel <#{channel.id}>, "
             f"members <@&{world.member_roles[group.slug].id}>, leads <@&{world.lead_roles[group.slug].id}>"
         ) in listing
 
 
-async def test_each_bound_group_channel_got_the_bots_announcement(world: SandboxWorld) -> None:
+async def test_the_preview_channel_is_announcements_review_and_the_start_groups_home(wired: SandboxWorld) -> None:
+    world = wired
+    wiring = await world.bot.alliance.guild_settings(world.guild.id)
+
+    assert wiring is not None
+    assert world.start_channel.name == demo.HQ_CHANNEL
+    assert wiring.announcements_channel_id == wiring.review_channel_id == world.start_channel.id
+    group = await world.bot.alliance.group_for_channel(world.start_channel.id)
+    assert group is not None and group.slug == demo.START_GROUP
+    others = [channel for slug, channel in world.group_channels.items() if slug != demo.START_GROUP]
+    assert all(channel.name != demo.HQ_CHANNEL for channel in others)
+
+
+async def test_each_bound_group_channel_got_the_bots_announcement(wired: SandboxWorld) -> None:
+    world = wired
     for group in await world.bot.alliance.groups():
         contents = [message.content for message in world.group_channels[group.slug].history()]
         assert f"This channel is now the home of the **{escape(group.name)}** working group." in contents
 
 
-async def test_members_whoami_names_their_organisation_and_groups(world: SandboxWorld) -> None:
+async def test_members_whoami_names_their_organisation_and_groups(wired: SandboxWorld) -> None:
+    world = wired
     names = {group.slug: group.name for group in await world.bot.alliance.groups()}
     members = [user for user in demo.USERS if user.organisation is not None]
     assert members
@@ -103,7 +185,8 @@ async def test_members_whoami_names_their_organisation_and_groups(world: Sandbox
             assert f"{names[slug]} (lead)" in text
 
 
-async def test_org_rights_are_registered_with_expiry_in_the_future(world: SandboxWorld) -> None:
+async def test_org_rights_are_registered_with_expiry_in_the_future(wired: SandboxWorld) -> None:
+    world = wired
     mia = demo_user("mia_northwind")
     org = next(o for o in demo.ORGANISATIONS if o.name == mia.organisation)
 
@@ -116,7 +199,8 @@ async def test_org_rights_are_registered_with_expiry_in_the_future(world: Sandbo
         assert f"- {right.kind.value} {right.number} ({right.jurisdiction}){expiry}" in result.response.content
 
 
-async def test_the_newcomer_is_refused_admin_commands_and_nothing_changes(world: SandboxWorld) -> None:
+async def test_the_newcomer_is_refused_admin_commands_and_nothing_changes(wired: SandboxWorld) -> None:
+    world = wired
     cursor = world.env.error_cursor
 
     result = await newcomer(world).slash(
@@ -137,7 +221,8 @@ async def test_the_newcomer_is_refused_admin_commands_and_nothing_changes(world:
     assert wiring.reviewer_role_id == world.reviewer_role.id
 
 
-async def test_the_reviewer_is_a_reviewer_and_not_a_member(world: SandboxWorld) -> None:
+async def test_the_reviewer_is_a_reviewer_and_not_a_member(wired: SandboxWorld) -> None:
+    world = wired
     reviewer = next(user for user in demo.USERS if user.reviewer)
 
     result = await world.users[reviewer.username].slash(world.start_channel, "alliance whoami")
@@ -145,6 +230,83 @@ async def test_the_reviewer_is_a_reviewer_and_not_a_member(world: SandboxWorld) 
     assert result.response is not None
     assert "**Roles:** reviewer" in result.response.content
     assert "Takedowns — every organisation's requests" in result.response.content
+
+
+# ------------------------------------------------------------------ the demo takedowns
+
+
+def test_the_demo_filers_are_start_group_members_with_trademarks() -> None:
+    users = {user.username: user for user in demo.USERS}
+    orgs = {org.name: org for org in demo.ORGANISATIONS}
+    assert sandbox.script_problems(demo.TAKEDOWN_SCRIPT) == []
+    for step in filings():
+        filer = users[step.filer]
+        assert demo.START_GROUP in filer.groups, f"{filer.username} files but is not in the start group"
+        assert filer.organisation is not None
+        assert any(right.kind is RightKind.trademark for right in orgs[filer.organisation].rights)
+    assert len({users[step.filer].organisation for step in filings()}) >= 2  # one listing, two organisations
+
+
+async def test_the_seeded_takedowns_are_listed_checked_and_counted(world: SandboxWorld) -> None:
+    reviewer, mia = world.reviewer, world.users[filing("lucky-1").filer]
+    assert set(world.takedowns) == {step.label for step in filings()}
+
+    everyone = await reviewer.slash(world.start_channel, "takedown list")
+    assert everyone.response is not None
+    assert f"{len(filings())} request(s)" in everyone.response.content
+    assert all(f"**{tid}**" in everyone.response.content for tid in world.takedowns.values())
+    own = await mia.slash(world.start_channel, "takedown list")
+    assert own.response is not None
+    mine = [world.takedowns[step.label] for step in filings() if step.filer == filing("lucky-1").filer]
+    assert f"{len(mine)} request(s)" in own.response.content
+
+    flagged = await mia.slash(world.start_channel, "takedown check", url=demo.REPEAT_INFRINGER_LISTING)
+    assert flagged.response is not None and "repeat infringer" in flagged.response.content
+    shared = await world.users[filing("shared-too").filer].slash(
+        world.start_channel, "takedown check", url=filing("shared").url
+    )
+    assert shared.response is not None and "Also reported by 1 other member(s)" in shared.response.content
+
+    countered = await mia.slash(world.start_channel, "takedown status", id=world.takedowns["lucky-3"])
+    assert countered.response is not None and escape("counter-notice: awaiting_filer") in countered.response.content
+    sla = await reviewer.slash(world.start_channel, "takedown sla")
+    assert sla.response is not None
+    assert "100.0 % on time (4 of 4)" in sla.response.content
+    assert f"At risk: {world.takedowns['shared']}" in sla.response.content
+
+
+async def test_the_reviewer_removes_a_request_from_its_card_in_the_preview_channel(world: SandboxWorld) -> None:
+    tid = open_request(world)
+
+    decided = await world.reviewer.click(cards(world.start_channel)[tid], label="Removed")
+
+    assert decided.response is not None and decided.ephemeral
+    assert f"{tid} is now **removed**" in decided.response.content
+    status = await world.reviewer.slash(world.start_channel, "takedown status", id=tid)
+    assert status.response is not None and f"**{tid}** · **removed**" in status.response.content
+    card = cards(world.start_channel)[tid]
+    assert "· removed" in card.content and labels(card) == []
+
+
+async def test_a_members_filing_in_the_preview_channel_posts_its_card_there(wired: SandboxWorld) -> None:
+    world = wired
+    mia = world.users[filing("lucky-1").filer]
+    [right] = await mia.autocomplete(world.start_channel, "takedown file", "right", filing("lucky-1").right)
+    url = "https://item.taobao.com/item.htm?id=990000000999"
+
+    shown = await mia.slash(world.start_channel, "takedown file", url=url, right=right["value"], reason="counterfeit")
+    assert shown.response is not None and shown.ephemeral
+    filed = await mia.click(shown.response, label="File takedown")
+
+    assert filed.response is not None
+    tid = re.search(r"Filed \*\*(TD-\d+)\*\*", filed.response.content)
+    assert tid is not None
+    card = cards(world.start_channel)[tid.group(1)]
+    assert f"in {world.group_names[demo.START_GROUP]}" in card.content
+    assert labels(card) == ["Removed", "Rejected", "Needs info"]
+
+
+# ------------------------------------------------------------------ the preview
 
 
 async def test_the_preview_serves_the_start_channel_to_every_demo_user(world: SandboxWorld) -> None:
@@ -156,21 +318,38 @@ async def test_the_preview_serves_the_start_channel_to_every_demo_user(world: Sa
         url = preview.url
 
     assert url.startswith("http://127.0.0.1:")
-    assert snapshot["channel"]["name"] == demo.START_GROUP
+    assert snapshot["channel"]["name"] == demo.HQ_CHANNEL
     assert [viewer["name"] for viewer in snapshot["viewers"]] == [user.display_name for user in demo.USERS]
-    contents = [message["content"] for message in snapshot["messages"].values()]
+    messages = list(snapshot["messages"].values())
+    contents = [message["content"] for message in messages]
     assert any("This channel is now the home of the" in content for content in contents)
     welcomed = [user for user in demo.USERS if demo.START_GROUP in user.groups]
     assert welcomed
     for user in welcomed:
         assert any(f"<@{world.users[user.username].id}>" in content for content in contents)
+    shown_cards = {m["content"].split("**")[1]: m for m in messages if m["content"].startswith("**TD-")}
+    assert set(shown_cards) == set(world.takedowns.values())
+    for step in filings():
+        card = shown_cards[world.takedowns[step.label]]
+        decision = last_decision(step.label)
+        assert card["content"].startswith(f"**{world.takedowns[step.label]}** · {escape(decision or 'submitted')}")
+        buttons = [button["label"] for row in card["components"] for button in row["components"]]
+        assert buttons == ([] if decision else ["Removed", "Rejected", "Needs info"])
+    assert "Also reported by 1 other member(s)." in shown_cards[world.takedowns["shared-too"]]["content"]
+    alerts = [content for content in contents if content.startswith("**SLA at risk:**")]
+    assert len(alerts) == 1 and world.takedowns["shared"] in alerts[0]
+
     text = sandbox.instructions(world, url)
-    assert url in text
+    assert url in text and f"#{demo.HQ_CHANNEL}" in text
     assert all(user.display_name in text for user in demo.USERS)
     assert all(command in text for command, _ in demo.COMMANDS_TO_TRY)
+    assert all(tid in text for tid in world.takedowns.values())
+    assert "url,right,reason,seller,note" in text and "by DM" in text
+    assert not re.search(r"\{[\w-]+\}", text)  # every hint's takedown label became an id
 
 
-async def test_the_sandbox_page_answers_refusals_without_recording_them(world: SandboxWorld) -> None:
+async def test_the_sandbox_page_answers_refusals_without_recording_them(wired: SandboxWorld) -> None:
+    world = wired
     sandbox.answer_refusals_quietly(world.bot)
     cursor = world.env.error_cursor
 
