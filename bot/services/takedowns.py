@@ -175,7 +175,7 @@ class TakedownService:
                 return Filed(existing, created=False, other_members=await self._others(session, existing))
             chosen = await self._right(session, org, right)
             _check_reason(reason, chosen)
-            group = await self._group_for(session, org, channel_id)
+            group = await self._group_for(session, standing, org, channel_id)
             seller_text = (seller or "").strip() or None
             return Draft(
                 listing=listing,
@@ -289,7 +289,7 @@ class TakedownService:
             standing = await load_standing(session, caller)
             org = await self._member_org(session, standing)
             await self._check_bulk_rate(session, caller.user_id)
-            return await self._plan_bulk(session, caller, org, rows, channel_id, progress)
+            return await self._plan_bulk(session, standing, org, rows, channel_id, progress)
 
     async def file_bulk(
         self,
@@ -306,7 +306,7 @@ class TakedownService:
             org = await self._member_org(session, standing)
             await self._check_bulk_rate(session, caller.user_id)
             settings = await self._guild_settings(session, caller.guild_id)
-            result, drafts = await self._plan_bulk(session, caller, org, rows, channel_id, progress)
+            result, drafts = await self._plan_bulk(session, standing, org, rows, channel_id, progress)
             now = self._clock()
             bulk = TakedownBulk(
                 filer_id=caller.user_id,
@@ -378,14 +378,14 @@ class TakedownService:
     async def _plan_bulk(
         self,
         session: AsyncSession,
-        caller: Caller,
+        standing: Standing,
         org: Organisation,
         rows: Sequence[BulkRow],
         channel_id: int | None,
         progress: Progress | None,
     ) -> tuple[BulkResult, list[Draft]]:
         rights = list(await session.scalars(select(IpRight).where(IpRight.organisation_id == org.id)))
-        group = await self._group_for(session, org, channel_id)
+        group = await self._group_for(session, standing, org, channel_id)
         active = set(
             await session.scalars(
                 select(Takedown.listing_key).where(
@@ -400,7 +400,7 @@ class TakedownService:
         for done, row in enumerate(rows, start=1):
             outcome = BulkOutcome(line=row.line, url=row.url[:300], outcome="refused")
             try:
-                draft = _bulk_draft(row, rights, today, org, group, caller.guild_id)
+                draft = _bulk_draft(row, rights, today, org, group, standing.caller.guild_id)
                 key = draft.listing.key
                 if key in active:
                     outcome.outcome, outcome.reason = "duplicate", "already filed by your organisation"
@@ -531,6 +531,7 @@ class TakedownService:
                 deadline=takedown.counter_deadline.isoformat(),
             )
             await self._notify_filer(session, takedown, "counter_notice", note, now)
+            await self._update_card(session, takedown, now)
             return takedown
 
     async def respond(
@@ -777,12 +778,15 @@ class TakedownService:
             raise InvalidInput(f"Your right {right_label(right)} expired on {right.expires_on.isoformat()}.")
         return right
 
-    async def _group_for(self, session: AsyncSession, org: Organisation, channel_id: int | None) -> WorkingGroup | None:
+    async def _group_for(
+        self, session: AsyncSession, standing: Standing, org: Organisation, channel_id: int | None
+    ) -> WorkingGroup | None:
+        """The channel's group if the filer belongs to it, else their organisation's home group."""
         if channel_id is not None:
             group = await session.scalar(
                 select(WorkingGroup).where(WorkingGroup.channel_id == channel_id, WorkingGroup.archived.is_(False))
             )
-            if group is not None:
+            if group is not None and standing.in_group(group.id):
                 return group
         return org.working_group
 

@@ -156,7 +156,9 @@ async def test_duplicates_across_variants_and_organisations(world: World, env: s
     assert "Filed **TD-000002**" in other.response.content
     assert "also reported by 1 other member(s)" in other.response.content.lower()
     assert "Vantor" not in other.response.content
-    assert len(await takedowns(bot)) == 2
+    first_request, second_request = await takedowns(bot)
+    assert first_request.working_group is not None and first_request.working_group.slug == "watches-jewellery"
+    assert second_request.working_group is not None and second_request.working_group.slug == "apparel-footwear"
 
 
 async def test_rate_limit_says_when_to_try_again(tmp_path: object) -> None:
@@ -263,6 +265,7 @@ async def test_counter_notice_deadline_passes_while_the_bot_is_down(
     )
     assert "must answer by <t:" in recorded.response.content
     assert "counter-notice" in world.alice.user.dm_channel.last_message.content
+    assert "counter-notice: awaiting\\_filer" in review_card(world).content  # Discord shows awaiting_filer
 
     deadline = (await takedowns(env.bot))[0].counter_deadline  # type: ignore[arg-type]
     assert deadline is not None
