@@ -16,6 +16,8 @@ from bot.delivery import Delivery, TimedWork
 from bot.errors import AllianceError
 from bot.services.alliance import AllianceService
 from bot.services.business_time import BusinessCalendar
+from bot.services.intel import ChatService, IntelService
+from bot.services.networks import Correlator
 from bot.services.takedown_queries import TakedownQueries
 from bot.services.takedowns import TakedownService
 from bot.settings import Settings
@@ -24,7 +26,7 @@ from db.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.admin", "cogs.groups", "cogs.takedowns")
+EXTENSIONS = ("cogs.admin", "cogs.groups", "cogs.takedowns", "cogs.intel")
 
 
 class AllianceTree(app_commands.CommandTree["AllianceBot"]):
@@ -101,6 +103,9 @@ class AllianceBot(commands.Bot):
             counter_notice_days=settings.counter_notice_days,
         )
         self.takedown_queries = TakedownQueries(self.sessions, clock, self.calendar)
+        correlator = Correlator(common_cap=settings.intel_common_cap)
+        self.intel = IntelService(self.sessions, clock, correlator, default_region=settings.phone_region)
+        self.chat = ChatService(self.sessions, clock, correlator)
         self.delivery = Delivery(self)
         self.delivery.timed.append(TimedWork(self.takedowns.sweep, self.takedowns.next_deadline))
 

@@ -46,8 +46,10 @@ class TimedWork:
 class ViewKind:
     """How to rebuild the components of an outbox message, and what to do once it is posted."""
 
-    build: Callable[[dict[str, Any]], discord.ui.View]
+    build: Callable[[dict[str, Any]], discord.ui.View | None]
     delivered: Callable[[dict[str, Any], discord.Message], Awaitable[None]] | None = None
+    # For a DM: may this user still receive it? (checked at delivery time, with their current roles)
+    audience: Callable[[dict[str, Any], int], Awaitable[bool]] | None = None
 
 
 class Delivery:
@@ -124,6 +126,12 @@ class Delivery:
         return delivered
 
     async def _attempt(self, message: OutboxMessage) -> int:
+        kind = self.views.get(str((message.view or {}).get("kind")))
+        audience = kind.audience if kind is not None else None
+        spec, user = message.view or {}, message.user_id
+        if audience is not None and user is not None and not await audience(spec, user):
+            await self.outbox.skipped(message.id, "recipient may not see it", self.bot.clock())
+            return 0
         try:
             posted = await self._post(message)
         except discord.HTTPException as error:
@@ -137,18 +145,24 @@ class Delivery:
             await self.outbox.failed_attempt(message.id, type(error).__name__, self.bot.clock())
             return 0
         await self.outbox.delivered(message.id, posted.id if posted else None, self.bot.clock())
-        kind = self.views.get(str((message.view or {}).get("kind")))
         if posted is not None and kind is not None and kind.delivered is not None and message.edit_message_id is None:
-            await kind.delivered(message.view or {}, posted)
+            try:
+                await kind.delivered(message.view or {}, posted)
+            except Exception:  # the message is out; a failed follow-up step must not hold up the rest
+                log.exception("outbox %s: posted, but its after-delivery step failed", message.id)
         return 1
 
     async def _post(self, message: OutboxMessage) -> discord.Message | None:
         view = self._view(message)
-        mentions = (
-            discord.AllowedMentions(users=[discord.Object(message.ping_user_id)], everyone=False, roles=False)
-            if message.ping_user_id
-            else discord.AllowedMentions.none()
-        )
+        mentions = discord.AllowedMentions.none()
+        if message.ping_user_id:
+            mentions = discord.AllowedMentions(
+                users=[discord.Object(message.ping_user_id)], everyone=False, roles=False
+            )
+        elif message.ping_role_id:
+            mentions = discord.AllowedMentions(
+                roles=[discord.Object(message.ping_role_id)], everyone=False, users=False
+            )
         if message.user_id is not None:
             return await self._direct(message, view, mentions)
         assert message.channel_id is not None

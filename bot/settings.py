@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         default=60, ge=1, le=10_000, description="Single filings per member per minute."
     )
     takedown_bulk_per_hour: int = Field(default=5, ge=1, le=1_000, description="Bulk CSV uploads per member per hour.")
+    phone_region: str = Field(default="CN", description="Region for phone numbers written without +country code.")
+    intel_common_cap: int = Field(
+        default=50, ge=2, le=100_000, description="A value in more reports than this stops linking them."
+    )
     counter_notice_days: int = Field(
         default=3, ge=1, le=30, description="Business days a filer has to answer a counter-notice."
     )
@@ -109,6 +113,16 @@ class Settings(BaseSettings):
             return BusinessCalendar(country=value).country
         except ValueError:
             raise ValueError("must be a country code the holidays package knows, such as CN, US or DE") from None
+
+    @field_validator("phone_region")
+    @classmethod
+    def _check_phone_region(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a two-letter region phonenumbers knows, such as CN, HK or US")
+        return region
 
     @field_validator("log_level")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cogs.working_group import group_cogs, start_group
+from cogs.working_group import FileTakedownView, group_cogs, start_group
 
 if TYPE_CHECKING:
     from bot.app import AllianceBot
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 async def setup(bot: AllianceBot) -> None:
     """Extension entry point: one cog per live group in the database."""
+    bot.add_view(FileTakedownView())
     for group in await bot.alliance.groups():
         await start_group(bot, group)
 

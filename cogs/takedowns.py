@@ -204,6 +204,63 @@ def list_text(listing: Any) -> str:
     )
 
 
+class PrefilledFiling(discord.ui.Modal, title="File a takedown"):
+    """`/takedown file` as a form, opened from a working group's answer to a listing link with
+    the URL filled in; it leads to the same good-faith confirmation."""
+
+    url: discord.ui.TextInput[Any] = discord.ui.TextInput(label="Listing URL", max_length=2048, custom_id="url")
+    right: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="Your right's registration number", max_length=64, custom_id="right"
+    )
+    reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="Reason",
+        placeholder="counterfeit, trademark, copyright, patent or design",
+        default="counterfeit",
+        max_length=20,
+        custom_id="reason",
+    )
+    seller: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="Seller", required=False, max_length=200, custom_id="seller"
+    )
+    note: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="Note for the reviewers",
+        style=discord.TextStyle.paragraph,
+        required=False,
+        max_length=1000,
+        custom_id="note",
+    )
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url.default = url
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        bot: AllianceBot = interaction.client
+        try:
+            reason = TakedownReason(self.reason.value.strip().lower())
+        except ValueError:
+            raise InvalidInput("The reason must be counterfeit, trademark, copyright, patent or design.") from None
+        caller = caller_of(interaction)
+        prepared = await bot.takedowns.prepare(
+            caller,
+            url=self.url.value,
+            right=self.right.value,
+            reason=reason,
+            seller=self.seller.value or None,
+            note=self.note.value or None,
+            channel_id=home_channel_id(interaction.channel),
+        )
+        if isinstance(prepared, Filed):
+            await reply(interaction, filed_text(prepared))
+            return
+        await interaction.response.send_message(
+            draft_text(prepared), view=ConfirmFiling(bot, caller.user_id, prepared), ephemeral=True
+        )
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
+        await report_error(interaction, error)
+
+
 class NeedsInfoModal(discord.ui.Modal, title="What information is needed?"):
     note: discord.ui.TextInput[Any] = discord.ui.TextInput(
         label="Tell the filer what to add", style=discord.TextStyle.paragraph, max_length=1000, custom_id="note"

@@ -8,12 +8,15 @@ capabilities hang their per-group behaviour here, so no group ever needs code of
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 
+from bot.app import report_error
 from bot.rendering import escape, render
+from bot.services.intel import listings_in
+from cogs.takedowns import PrefilledFiling
 from db.models import WorkingGroup
 
 if TYPE_CHECKING:
@@ -70,6 +73,25 @@ class WorkingGroupCog(commands.Cog):
             )
 
     @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A member linked a listing in the group's channel (or one of its threads): if the
+        listing is known, say what the channel may know of it, once an hour, pinging no one."""
+        if message.author.bot or message.guild is None or self.channel_id is None:
+            return
+        channel = message.channel
+        home = channel.parent_id if isinstance(channel, discord.Thread) else channel.id
+        if home != self.channel_id or "http" not in message.content:
+            return
+        findings = await self.bot.chat.findings(self.group_id, channel.id, message.content)
+        if findings:
+            await message.reply(
+                render("intel_chat.md.j2", findings=findings),
+                view=FileTakedownView(),
+                mention_author=False,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+
+    @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
         """The group's channel was deleted: unbind it so nothing is posted into the void."""
         if channel.id != self.channel_id:
@@ -77,6 +99,28 @@ class WorkingGroupCog(commands.Cog):
         if await self.bot.alliance.unbind_deleted_channel(self.group_id, channel.id) is not None:
             log.warning("channel of working group %s was deleted; group is unbound", self.slug)
             self.channel_id = None
+
+
+class FileTakedownView(discord.ui.View):
+    """The **File takedown** button under a chat answer. Persistent (one static custom_id): the
+    listing is read back from the message the answer replies to."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(label="File takedown", style=discord.ButtonStyle.primary, custom_id="wg:file-takedown")
+    async def file(self, interaction: discord.Interaction[Any], _button: discord.ui.Button[Any]) -> None:
+        reference = interaction.message.reference if interaction.message else None
+        original = reference.resolved if reference is not None else None
+        if not isinstance(original, discord.Message) and reference is not None and reference.message_id:
+            original = await interaction.channel.fetch_message(reference.message_id)  # type: ignore[union-attr]
+        listings = listings_in(original.content) if isinstance(original, discord.Message) else []
+        await interaction.response.send_modal(PrefilledFiling(listings[0].url if listings else ""))
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any], /
+    ) -> None:
+        await report_error(interaction, error)
 
 
 async def start_group(bot: AllianceBot, group: WorkingGroup, *, announce: bool = False) -> WorkingGroupCog:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -68,6 +69,7 @@ class WorkingGroup(Base):
     member_role_id: Mapped[int | None] = mapped_column(BigInteger)
     lead_role_id: Mapped[int | None] = mapped_column(BigInteger)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    chat_replies: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime]
 
 
@@ -278,6 +280,7 @@ class OutboxStatus(enum.StrEnum):
     pending = "pending"
     delivered = "delivered"
     failed = "failed"  # gave up after bounded retries; admins see it in /alliance health
+    skipped = "skipped"  # no longer for its recipient (e.g. a watch notice they may no longer see)
 
 
 class OutboxMessage(Base):
@@ -298,6 +301,7 @@ class OutboxMessage(Base):
     fallback_channel_id: Mapped[int | None] = mapped_column(BigInteger)  # if the DM is refused
     content: Mapped[str] = mapped_column(Text)
     ping_user_id: Mapped[int | None] = mapped_column(BigInteger)  # the one user this message may ping
+    ping_role_id: Mapped[int | None] = mapped_column(BigInteger)  # …or the one role
     view: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # persistent components to attach
     edit_message_id: Mapped[int | None] = mapped_column(BigInteger)  # edit this message instead of posting
     subject: Mapped[str | None] = mapped_column(String(120))  # e.g. "takedown:12" to remember the posted id
@@ -308,3 +312,132 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+# ------------------------------------------------------------------------- intel
+
+
+class Tlp(enum.StrEnum):
+    """TLP 2.0 levels (FIRST), most open first."""
+
+    CLEAR = "CLEAR"
+    GREEN = "GREEN"
+    AMBER = "AMBER"
+    AMBER_STRICT = "AMBER+STRICT"
+    RED = "RED"
+
+
+class IntelReport(Base):
+    """A piece of counterfeit-network intel shared by a member, under a TLP level."""
+
+    __tablename__ = "intel_report"
+    __table_args__ = (
+        Index("ix_intel_report_group_created", "working_group_id", "created_at"),
+        Index("ix_intel_report_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    working_group_id: Mapped[int] = mapped_column(ForeignKey("working_group.id"))
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)
+    tlp: Mapped[Tlp] = mapped_column(
+        Enum(Tlp, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    unrecognised: Mapped[list[str]] = mapped_column(JSON, default=list)  # indicator lines kept as text
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    retracted_at: Mapped[datetime | None]
+    card_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    working_group: Mapped[WorkingGroup] = relationship(lazy="joined")
+    indicators: Mapped[list[IntelIndicator]] = relationship(
+        order_by="IntelIndicator.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+    recipients: Mapped[list[IntelRecipient]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class IntelRecipient(Base):
+    """A named recipient of a TLP:RED report."""
+
+    __tablename__ = "intel_recipient"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("intel_report.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, index=True)
+
+
+class IntelIndicator(Base):
+    """A normalised indicator of a report; reports sharing a (type, value) are linked."""
+
+    __tablename__ = "intel_indicator"
+    __table_args__ = (
+        UniqueConstraint("report_id", "type", "value", name="uq_intel_indicator_report_value"),
+        Index("ix_intel_indicator_value", "type", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("intel_report.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH))
+    display: Mapped[str] = mapped_column(String(2048))
+
+
+class IntelSighting(Base):
+    """ "Seen it too": one per member per report."""
+
+    __tablename__ = "intel_sighting"
+    __table_args__ = (UniqueConstraint("report_id", "user_id", name="uq_intel_sighting_report_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("intel_report.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class IntelWatch(Base):
+    """A member asked to be told when a new report they may see contains this indicator."""
+
+    __tablename__ = "intel_watch"
+    __table_args__ = (
+        UniqueConstraint("user_id", "type", "value", name="uq_intel_watch_user_value"),
+        Index("ix_intel_watch_value", "type", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH))
+    display: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime]
+
+
+class WarninglistEntry(Base):
+    """A known-benign value (a platform's service phone, a logistics hub) that never links reports."""
+
+    __tablename__ = "warninglist"
+    __table_args__ = (UniqueConstraint("type", "value", name="uq_warninglist_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH))
+    display: Mapped[str] = mapped_column(String(2048))
+    note: Mapped[str] = mapped_column(Text, default="")
+    added_by: Mapped[int] = mapped_column(BigInteger)
+    added_at: Mapped[datetime]
+
+
+class ChatReply(Base):
+    """When a group's cog last answered a listing link in a channel (at most once an hour)."""
+
+    __tablename__ = "intel_chat_reply"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    listing_key: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH), primary_key=True)
+    replied_at: Mapped[datetime]

@@ -31,6 +31,7 @@ async def enqueue(
     user_id: int | None = None,
     fallback_channel_id: int | None = None,
     ping_user_id: int | None = None,
+    ping_role_id: int | None = None,
     view: dict[str, Any] | None = None,
     subject: str | None = None,
     edit_message_id: int | None = None,
@@ -45,6 +46,7 @@ async def enqueue(
         "user_id": user_id,
         "fallback_channel_id": fallback_channel_id,
         "ping_user_id": ping_user_id,
+        "ping_role_id": ping_role_id,
         "view": view,
         "subject": subject,
         "edit_message_id": edit_message_id,
@@ -124,6 +126,14 @@ class OutboxService:
                 message.status = OutboxStatus.failed
             else:
                 message.next_attempt_at = now + backoff(message.attempts)
+
+    async def skipped(self, message_id: int, reason: str, now: datetime) -> None:
+        async with self._sessions.begin() as session:
+            message = await session.get(OutboxMessage, message_id)
+            if message is not None:
+                message.status = OutboxStatus.skipped
+                message.delivered_at = now
+                message.last_error = reason[:300]
 
     async def backlog(self) -> dict[str, int]:
         async with self._sessions() as session:

@@ -18,10 +18,19 @@ config = context.config
 target_metadata = Base.metadata
 
 
+# Full-text search objects are raw DDL (0004): autogenerate must not try to drop them.
+RAW_DDL = {("table", "intel_fts"), ("column", "search")}
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (reflected and (type_, name) in RAW_DDL) and not (name or "").startswith("intel_fts_")
+
+
 def run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -63,6 +63,7 @@ def test_toml_file_with_environment_taking_precedence(monkeypatch: pytest.Monkey
         ("DISCORD_API_BASE", "ftp://proxy.internal", "DISCORD_API_BASE: must be an http(s) URL"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be one of"),
         ("HOLIDAY_COUNTRY", "Atlantis", "HOLIDAY_COUNTRY: must be a country code"),
+        ("PHONE_REGION", "XX", "PHONE_REGION: must be a two-letter region"),
         ("TAKEDOWN_RATE_PER_MINUTE", "0", "TAKEDOWN_RATE_PER_MINUTE: Input should be greater than or equal to 1"),
     ],
 )
