@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -282,6 +283,21 @@ class IntelCog(commands.Cog, name="Intel"):
             for w in watches
             if current.lower() in f"{w.type}: {w.display}".lower()
         ][:25]
+
+    @intel.command(name="export", description="Intel you may see (CLEAR, GREEN, AMBER) as STIX 2.1 or CSV")
+    @app_commands.choices(
+        format=[app_commands.Choice(name="stix", value="stix"), app_commands.Choice(name="csv", value="csv")]
+    )
+    @app_commands.autocomplete(group=group_autocomplete)
+    async def export(self, interaction: Interaction, format: str, group: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data, count = await self.bot.intel.export(caller_of(interaction), format, group)
+        name = "intel-stix-bundle.json" if format == "stix" else "intel.csv"
+        await interaction.followup.send(
+            f"{count} report(s); AMBER+STRICT and RED are never exported.",
+            file=discord.File(io.BytesIO(data), filename=name),
+            ephemeral=True,
+        )
 
     @intel.command(name="edit", description="Edit your own report")
     async def edit(self, interaction: Interaction, id: str) -> None:

@@ -24,9 +24,10 @@ from bot.rendering import render
 from bot.services import audit, outbox
 from bot.services.access import load_standing
 from bot.services.indicators import Extraction, Indicator, extract, parse_lookup
+from bot.services.intel_export import export_csv, export_stix
 from bot.services.listings import Listing, canonicalise
 from bot.services.networks import Correlator, Link, Network
-from bot.services.tlp import SHAREABLE_BEYOND_AUDIENCE, Viewer, can_see, visible_condition
+from bot.services.tlp import EXPORTABLE, SHAREABLE_BEYOND_AUDIENCE, Viewer, can_see, visible_condition
 from db.engine import SessionFactory
 from db.models import (
     AuditEntry,
@@ -46,6 +47,7 @@ from db.models import (
 TITLE_MAX = 200
 BODY_MAX = 4000
 MAX_RECIPIENTS = 5
+EXPORT_LIMIT = 20_000
 
 
 def report_id(number: int) -> str:
@@ -324,6 +326,35 @@ class IntelService:
                 .limit(limit)
             )
             return list(reports)
+
+    async def export(self, caller: Caller, fmt: str, group: str | None = None) -> tuple[bytes, int]:
+        """What the caller may see at CLEAR, GREEN or AMBER (never AMBER+STRICT or RED), as a
+        STIX 2.1 bundle or a CSV. Returns the file and how many reports are in it."""
+        if fmt not in ("stix", "csv"):
+            raise InvalidInput("The format must be stix or csv.")
+        async with self._sessions.begin() as session:
+            standing = await load_standing(session, caller)
+            if not (standing.is_reviewer or standing.is_admin):
+                require_member(standing)
+            query = select(IntelReport).where(visible_condition(Viewer.of(standing)), IntelReport.tlp.in_(EXPORTABLE))
+            if group:
+                row = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == group.strip().lower()))
+                if row is None:
+                    raise NotFound(f"There is no working group `{group[:64]}`.")
+                query = query.where(IntelReport.working_group_id == row.id)
+            reports = list(await session.scalars(query.order_by(IntelReport.id).limit(EXPORT_LIMIT)))
+            audit.record(
+                session,
+                at=self._clock(),
+                actor_id=caller.user_id,
+                action="intel.exported",
+                subject=f"user:{caller.user_id}",
+                format=fmt,
+                group=group,
+                reports=len(reports),
+            )
+        data = export_stix(reports) if fmt == "stix" else export_csv(reports)
+        return data, len(reports)
 
     async def suggest(self, caller: Caller, text: str) -> list[IntelReport]:
         async with self._sessions() as session:

@@ -293,3 +293,21 @@ async def test_chat_answers_known_listings_once_an_hour(world: World, env: simco
 async def test_unknown_listings_get_no_answer(world: World) -> None:
     await world.alice.send(world.watches, "https://www.ebay.com/itm/123456789")
     assert not world.watches.last_message.author.bot
+
+
+async def test_export_has_only_exportable_levels_the_viewer_may_see(world: World, nora: simcord.MemberActor) -> None:
+    import json
+
+    await share(world, world.alice, world.watches, title="=cmd|' /C calc'!A0", body="x", indicators=f"phone: {PHONE}")
+    await share(world, world.alice, world.watches, title="Strict", body="x", tlp="AMBER+STRICT")
+    await share(world, world.alice, world.watches, title="Green", body="x", tlp="GREEN", indicators="qq: 123456789")
+    result = await world.lead.slash(world.watches, "intel export", format="stix")
+    message = result.followups[0] if result.followups else result.response
+    bundle = json.loads(await message.attachments[0].read())
+    names = sorted(obj["name"] for obj in bundle["objects"] if obj["type"] == "report")
+    assert names == ["=cmd|' /C calc'!A0", "Green"]
+    assert all(obj.get("object_marking_refs") for obj in bundle["objects"] if obj["type"] in ("report", "indicator"))
+    csv_result = await nora.slash(apparel(world), "intel export", format="csv")
+    message = csv_result.followups[0] if csv_result.followups else csv_result.response
+    text = (await message.attachments[0].read()).decode("utf-8-sig")
+    assert "Green" in text and "Strict" not in text and "calc" not in text
