@@ -15,6 +15,7 @@ from bot.app import report_error
 from bot.delivery import ViewKind
 from bot.errors import InvalidInput
 from bot.rendering import escape, render, when
+from bot.services.intel import report_id
 from bot.services.takedown_csv import MAX_BYTES, parse_bulk, write_csv
 from bot.services.takedowns import (
     GOOD_FAITH_STATEMENT,
@@ -433,6 +434,7 @@ class TakedownCog(commands.Cog, name="Takedowns"):
                 hidden_linked=view.hidden_linked,
                 flags=view.flags,
                 on_time=view.on_time,
+                intel_ids=[report_id(n) for n in view.intel],
             ),
         )
 
@@ -450,6 +452,7 @@ class TakedownCog(commands.Cog, name="Takedowns"):
                 ids=[takedown_id(t.id) for t in view.requests],
                 hidden=view.hidden,
                 flags=view.flags,
+                intel_ids=[report_id(n) for n in view.intel],
             ),
         )
 

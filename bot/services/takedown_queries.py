@@ -23,8 +23,18 @@ from bot.services.business_time import BusinessCalendar
 from bot.services.listings import Listing, canonicalise
 from bot.services.takedown_csv import write_csv
 from bot.services.takedowns import seller_flags, takedown_id, visible_to
+from bot.services.tlp import Viewer, visible_condition
 from db.engine import SessionFactory
-from db.models import AuditEntry, CounterState, Organisation, Takedown, TakedownStatus, WorkingGroup
+from db.models import (
+    AuditEntry,
+    CounterState,
+    IntelIndicator,
+    IntelReport,
+    Organisation,
+    Takedown,
+    TakedownStatus,
+    WorkingGroup,
+)
 
 PAGE_SIZE = 10
 EXPORT_LIMIT = 50_000
@@ -41,6 +51,7 @@ class StatusView:
     hidden_linked: int  # other organisations' requests the viewer may not see
     flags: tuple[str, ...]
     on_time: bool | None  # None: not decided and not yet due
+    intel: list[int]  # intel reports the viewer may see that name this listing
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class CheckView:
     requests: list[Takedown]
     hidden: int
     flags: dict[str, tuple[str, ...]]
+    intel: list[int]
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,8 @@ class TakedownQueries:
             linked = [t for t in others if _can_see(standing, t)]
             hidden = len({t.organisation_id for t in others if not _can_see(standing, t)})
             flags = (await seller_flags(session, [takedown.seller_key])).get(takedown.seller_key or "", ())
-            return StatusView(takedown, history, linked, hidden, flags, self._on_time(takedown))
+            intel = await _intel_on(session, standing, takedown.listing_key)
+            return StatusView(takedown, history, linked, hidden, flags, self._on_time(takedown), intel)
 
     def _on_time(self, takedown: Takedown) -> bool | None:
         if takedown.decided_at is not None:
@@ -139,7 +152,8 @@ class TakedownQueries:
             visible = [t for t in requests if _can_see(standing, t)]
             hidden = len({t.organisation_id for t in requests if not _can_see(standing, t)})
             sellers = [t.seller_key for t in requests] + [listing.seller]
-            return CheckView(listing, visible, hidden, await seller_flags(session, sellers))
+            intel = await _intel_on(session, standing, listing.key)
+            return CheckView(listing, visible, hidden, await seller_flags(session, sellers), intel)
 
     async def page(
         self, caller: Caller, *, status: TakedownStatus | None = None, group: str | None = None, page: int = 1
@@ -331,6 +345,23 @@ class TakedownQueries:
         async with self._sessions() as session:
             standing = await load_standing(session, caller)
             return await session.get(Organisation, standing.organisation.id) if standing.organisation else None
+
+
+async def _intel_on(session: AsyncSession, standing: Standing, listing_key: str) -> list[int]:
+    """Intel reports naming this listing that the viewer may see: takedowns and intel link both ways."""
+    return list(
+        await session.scalars(
+            select(IntelReport.id)
+            .join(IntelIndicator, IntelIndicator.report_id == IntelReport.id)
+            .where(
+                IntelIndicator.type == "listing",
+                IntelIndicator.value == listing_key,
+                visible_condition(Viewer.of(standing)),
+            )
+            .order_by(IntelReport.id)
+            .limit(20)
+        )
+    )
 
 
 def _can_see(standing: Standing, takedown: Takedown) -> bool:

@@ -311,3 +311,24 @@ async def test_export_has_only_exportable_levels_the_viewer_may_see(world: World
     message = csv_result.followups[0] if csv_result.followups else csv_result.response
     text = (await message.attachments[0].read()).decode("utf-8-sig")
     assert "Green" in text and "Strict" not in text and "calc" not in text
+
+
+async def test_takedowns_and_intel_link_both_ways(world: World, bot: AllianceBot) -> None:
+    from tests.e2e.test_takedowns import file
+
+    await world.owner.slash(
+        world.general,
+        "alliance org right",
+        org="Vantor Watches",
+        kind="trademark",
+        number="TM-778812",
+        jurisdiction="CN",
+    )
+    await share(world, world.alice, world.watches, title="Listing seen", body="x", indicators=LISTING)
+    await file(world, world.lead, url=LISTING)
+    checked = await world.lead.slash(world.watches, "takedown check", url=LISTING)
+    assert "In intel you can see: IN-000001" in checked.response.content
+    status = await world.lead.slash(world.watches, "takedown status", id="TD-000001")
+    assert "IN-000001" in status.response.content
+    network = await world.alice.slash(world.watches, "intel network", id="IN-000001")
+    assert "TD-000001 submitted" in network.response.content

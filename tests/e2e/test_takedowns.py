@@ -347,7 +347,7 @@ async def test_status_check_list_and_visibility(world: World, env: simcord.Env, 
     assert "Also reported by 1 other member(s)" in checked.response.content
     assert "Vantor" not in checked.response.content
     unknown = await nora.slash(world.general, "takedown check", url="https://www.ebay.co.uk/itm/123456")
-    assert "Not known" in unknown.response.content
+    assert "No takedown has been filed" in unknown.response.content
 
     listed = await world.alice.slash(world.watches, "takedown list")
     assert "TD-000001" in listed.response.content and "Page 1 of 1" in listed.response.content
