@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 
 import discord
 from discord import app_commands
@@ -14,8 +15,11 @@ from bot import __version__
 from bot.clock import Clock
 from bot.delivery import Delivery, TimedWork
 from bot.errors import AllianceError
+from bot.scheduling import DigestScheduler
 from bot.services.alliance import AllianceService
 from bot.services.business_time import BusinessCalendar
+from bot.services.cases import CaseService
+from bot.services.digests import DigestService
 from bot.services.intel import ChatService, IntelService
 from bot.services.networks import Correlator
 from bot.services.takedown_queries import TakedownQueries
@@ -26,7 +30,7 @@ from db.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.admin", "cogs.groups", "cogs.takedowns", "cogs.intel")
+EXTENSIONS = ("cogs.admin", "cogs.groups", "cogs.takedowns", "cogs.intel", "cogs.cases", "cogs.digests")
 
 
 class AllianceTree(app_commands.CommandTree["AllianceBot"]):
@@ -106,6 +110,13 @@ class AllianceBot(commands.Bot):
         correlator = Correlator(common_cap=settings.intel_common_cap)
         self.intel = IntelService(self.sessions, clock, correlator, default_region=settings.phone_region)
         self.chat = ChatService(self.sessions, clock, correlator)
+        self.cases = CaseService(self.sessions, clock)
+        self.digests = DigestService(
+            self.sessions, clock, self.calendar, correlator, default_timezone=settings.alliance_timezone
+        )
+        self.digest_scheduler = DigestScheduler(
+            self.digests, clock, grace=timedelta(hours=settings.digest_grace_hours), after_run=self.delivery_kick
+        )
         self.delivery = Delivery(self)
         self.delivery.timed.append(TimedWork(self.takedowns.sweep, self.takedowns.next_deadline))
 
@@ -119,6 +130,7 @@ class AllianceBot(commands.Bot):
             await self.load_extension(extension)
         await self.sync_commands()
         self.delivery.start()
+        await self.digest_scheduler.start()
         log.info("alliance-bot %s ready on %s", self.version, self.database_backend)
 
     async def sync_commands(self) -> None:
@@ -131,7 +143,11 @@ class AllianceBot(commands.Bot):
         else:
             await self.tree.sync()
 
+    def delivery_kick(self) -> None:
+        self.delivery.kick()
+
     async def close(self) -> None:
+        self.digest_scheduler.stop()
         self.delivery.stop()
         await super().close()
         await self.engine.dispose()

@@ -10,6 +10,7 @@ nothing: the first iteration after start-up catches up.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -172,6 +173,8 @@ class Delivery:
                 content=message.content, view=view, allowed_mentions=mentions
             )
         kwargs: dict[str, Any] = {"view": view} if view is not None else {}
+        if message.attachment is not None:
+            kwargs["file"] = discord.File(io.BytesIO(message.attachment), filename=message.attachment_name or "file")
         return await channel.send(message.content, allowed_mentions=mentions, **kwargs)
 
     async def _direct(

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     intel_common_cap: int = Field(
         default=50, ge=2, le=100_000, description="A value in more reports than this stops linking them."
     )
+    digest_grace_hours: float = Field(
+        default=24, gt=0, le=24 * 14, description="A digest missed while down is posted late if less than this late."
+    )
     counter_notice_days: int = Field(
         default=3, ge=1, le=30, description="Business days a filer has to answer a counter-notice."
     )

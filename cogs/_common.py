@@ -31,6 +31,18 @@ def caller_of(interaction: Interaction) -> Caller:
     return Caller(user_id=user.id, guild_id=interaction.guild_id)
 
 
+def caller_in_guilds(client: discord.Client, user_id: int) -> Caller | None:
+    """The caller facts of a user the bot is not in an interaction with (for a DM it is about to
+    send): their roles in the first shared guild, or None if it shares none."""
+    for guild in client.guilds:
+        member = guild.get_member(user_id)
+        if member is not None:
+            return Caller(
+                user_id, guild.id, frozenset(r.id for r in member.roles), member.guild_permissions.manage_guild
+            )
+    return None
+
+
 def home_channel_id(
     channel: discord.abc.GuildChannel | discord.Thread | discord.abc.Messageable | None,
 ) -> int | None:

@@ -15,12 +15,11 @@ from discord.ext import commands
 from bot.app import report_error
 from bot.delivery import ViewKind
 from bot.errors import InvalidInput
-from bot.permissions import Caller
 from bot.rendering import escape, render
 from bot.services.intel import parse_report_id, report_id
 from bot.services.networks import Network
 from bot.services.takedowns import takedown_id
-from cogs._common import Interaction, caller_of, group_autocomplete, home_channel_id, reply
+from cogs._common import Interaction, caller_in_guilds, caller_of, group_autocomplete, home_channel_id, reply
 from db.models import Tlp
 
 if TYPE_CHECKING:
@@ -185,14 +184,8 @@ class IntelCog(commands.Cog, name="Intel"):
 
     async def _may_receive(self, spec: dict[str, Any], user_id: int) -> bool:
         """A watch notice goes out only if the watcher may see the report with their roles now."""
-        for guild in self.bot.guilds:
-            member = guild.get_member(user_id)
-            if member is not None:
-                caller = Caller(
-                    user_id, guild.id, frozenset(r.id for r in member.roles), member.guild_permissions.manage_guild
-                )
-                return await self.bot.intel.may_see(caller, int(spec["report_id"]))
-        return False
+        caller = caller_in_guilds(self.bot, user_id)
+        return caller is not None and await self.bot.intel.may_see(caller, int(spec["report_id"]))
 
     async def id_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         found = await self.bot.intel.suggest(caller_of(interaction), current)

@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.app import report_error
 from bot.rendering import escape, render
+from bot.services.digests import group_scope
 from bot.services.intel import listings_in
 from cogs.takedowns import PrefilledFiling
 from db.models import WorkingGroup
@@ -40,6 +41,12 @@ class WorkingGroupCog(commands.Cog):
         self.group_id = group.id
         self.slug = group.slug
         self.apply(group)
+
+    async def cog_load(self) -> None:
+        await self.bot.digest_scheduler.reload(group_scope(self.slug))
+
+    async def cog_unload(self) -> None:
+        self.bot.digest_scheduler.remove(group_scope(self.slug))
 
     def apply(self, group: WorkingGroup) -> None:
         """Take over the group's current wiring (after `/alliance group bind`)."""

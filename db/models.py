@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -20,7 +21,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -312,6 +315,8 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    attachment_name: Mapped[str | None] = mapped_column(String(120))  # one file to attach (a digest's chart)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 # ------------------------------------------------------------------------- intel
@@ -441,3 +446,72 @@ class ChatReply(Base):
     channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     listing_key: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH), primary_key=True)
     replied_at: Mapped[datetime]
+
+
+# ------------------------------------------------------------ enforcement cases
+
+
+class EnforcementCase(Base):
+    """An offline enforcement action a working group reports (raids, arrests, seizures)."""
+
+    __tablename__ = "enforcement_case"
+    __table_args__ = (Index("ix_enforcement_case_group_date", "working_group_id", "action_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    working_group_id: Mapped[int] = mapped_column(ForeignKey("working_group.id"))
+    logged_by: Mapped[int] = mapped_column(BigInteger)
+    action_date: Mapped[date] = mapped_column(Date)
+    arrests: Mapped[int]
+    locations: Mapped[int]
+    seizure_value: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    summary: Mapped[str] = mapped_column(Text)
+    intel_report_id: Mapped[int | None] = mapped_column(ForeignKey("intel_report.id"))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+    working_group: Mapped[WorkingGroup] = relationship(lazy="joined")
+
+
+# ----------------------------------------------------------------------- digests
+
+
+class DigestSchedule(Base):
+    """A digest's schedule; absent rows mean the default (Mondays 09:00, alliance time zone)."""
+
+    __tablename__ = "digest_schedule"
+
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)  # "alliance" or "group:<slug>"
+    cron: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DigestRunStatus(enum.StrEnum):
+    posted = "posted"  # content rendered and handed to the outbox in the claiming transaction
+    skipped = "skipped"  # missed by more than the catch-up grace
+
+
+class DigestRun(Base):
+    """The claim on one digest for one period: unique, so a digest is produced exactly once."""
+
+    __tablename__ = "digest_run"
+    __table_args__ = (UniqueConstraint("scope", "period_end", name="uq_digest_run_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(80))
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    status: Mapped[DigestRunStatus] = mapped_column(Enum(DigestRunStatus, native_enum=False, length=16))
+    claimed_at: Mapped[datetime]
+    messages: Mapped[int] = mapped_column(default=0)
+
+
+class DigestSubscription(Base):
+    """A member who wants a DM copy of a digest."""
+
+    __tablename__ = "digest_subscription"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    created_at: Mapped[datetime]

@@ -192,3 +192,34 @@ class Correlator:
             other_takedowns=len(on_listings) - len(takedowns),
             truncated=truncated,
         )
+
+    async def components(self, session: AsyncSession, report_ids: list[int]) -> list[set[int]]:
+        """Connected components among `report_ids` (union-find over their linkable values)."""
+        if not report_ids:
+            return []
+        rows = list(
+            await session.execute(
+                select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value).where(
+                    IntelIndicator.report_id.in_(report_ids)
+                )
+            )
+        )
+        linkable, _, _ = await self._linkable(session, {(kind, value) for _, kind, value in rows})
+        parent = {number: number for number in report_ids}
+
+        def root(number: int) -> int:
+            while parent[number] != number:
+                parent[number] = parent[parent[number]]
+                number = parent[number]
+            return number
+
+        first_with: dict[Value, int] = {}
+        for number, kind, value in rows:
+            if (kind, value) not in linkable:
+                continue
+            other = first_with.setdefault((kind, value), number)
+            parent[root(number)] = root(other)
+        groups: dict[int, set[int]] = defaultdict(set)
+        for number in report_ids:
+            groups[root(number)].add(number)
+        return list(groups.values())

@@ -35,6 +35,8 @@ async def enqueue(
     view: dict[str, Any] | None = None,
     subject: str | None = None,
     edit_message_id: int | None = None,
+    attachment: bytes | None = None,
+    attachment_name: str | None = None,
 ) -> None:
     """Add a message to the outbox in `session`'s transaction; ignore a repeat of `dedupe_key`."""
     if channel_id is None and user_id is None:
@@ -50,6 +52,8 @@ async def enqueue(
         "view": view,
         "subject": subject,
         "edit_message_id": edit_message_id,
+        "attachment": attachment,
+        "attachment_name": attachment_name,
         "status": OutboxStatus.pending,
         "attempts": 0,
         "created_at": now,

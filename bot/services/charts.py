@@ -1,0 +1,39 @@
+"""The alliance digest's chart, drawn offline with matplotlib's Agg backend (no display, no
+network: fonts come with matplotlib). Pure CPU work: callers run it in a thread."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def digest_chart(groups: Sequence[tuple[str, int]], sla_history: Sequence[tuple[str, float | None]]) -> bytes:
+    """PNG: takedowns filed per group this period, and the SLA share over the last periods."""
+    figure = Figure(figsize=(10, 4.2), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    bars, line = figure.subplots(1, 2, width_ratios=(3, 2))
+    names = [name for name, _ in groups] or ["(no groups)"]
+    counts = [count for _, count in groups] or [0]
+    bars.barh(names, counts, color="#5865F2")
+    bars.invert_yaxis()
+    bars.set_title("Takedowns filed this period")
+    bars.tick_params(axis="y", labelsize=8)
+    bars.xaxis.get_major_locator().set_params(integer=True)
+    labels = [label for label, _ in sla_history]
+    shares = [share * 100 if share is not None else float("nan") for _, share in sla_history]
+    line.plot(labels, shares, marker="o", color="#57F287")
+    line.axhline(97, color="#ED4245", linestyle="--", linewidth=1, label="97 % promise")
+    line.set_ylim(0, 105)
+    line.set_title("Decided within 24 business hours (%)")
+    line.tick_params(axis="x", labelsize=7, rotation=45)
+    line.legend(loc="lower left", fontsize=8)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
