@@ -246,7 +246,7 @@ _TAOBAO_SHOP_HOST = re.compile(r"(shop[0-9]{1,20})\.(?:[a-z0-9-]{1,63}\.)*taobao
 _ALIBABA_SHOP_HOST = re.compile(r"([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.(?:m\.)?en\.alibaba\.com")
 _1688_SHOP_HOST = re.compile(r"(shop[a-z0-9-]{1,40})\.(?:m\.)?1688\.com")
 _ALIEXPRESS_STORE = re.compile(r"/store/(?:([0-9]{1,20})(?:/.*)?|product/[^/]+/([0-9]{1,20})_[0-9]{1,25}\.html?)")
-_LAZADA_SHOP = re.compile(r"/shop/([a-z0-9][a-z0-9-]{0,99})(?:/.*)?", re.IGNORECASE)
+_LAZADA_SHOP = re.compile(r"/shop/([a-z0-9][a-z0-9-]{0,99})(?:/.*)?", re.IGNORECASE | re.ASCII)
 _SHOPEE_SHOP = re.compile(r"/shop/([0-9]{1,20})(?:/.*)?")
 _AMAZON_SELLER = re.compile(r"[A-Za-z0-9]{5,20}")
 _EBAY_SELLER = re.compile(r"/(?:usr|str)/([A-Za-z0-9._*-]{1,64})(?:/.*)?")
@@ -433,7 +433,7 @@ def _phone(value: str, default_region: str = "CN", type_: str = "phone") -> Indi
     return Indicator(type_, e164, shown)
 
 
-_WECHAT = re.compile(r"[a-z][a-z0-9_-]{5,19}", re.IGNORECASE)
+_WECHAT = re.compile(r"[a-z][a-z0-9_-]{5,19}", re.IGNORECASE | re.ASCII)  # ASCII: "İ" must not pass as "i"
 _QQ = re.compile(r"[1-9][0-9]{4,10}")
 _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 _IBAN_SHAPE = re.compile(r"[A-Za-z]{2}[0-9]{2}(?:[ -]?[A-Za-z0-9]){11,30}")

@@ -399,7 +399,7 @@ _SHOPEE_PATHS = (
 _AMAZON_PATH = re.compile(
     r"/(?:dp|dp/product|gp/product|gp/aw/d|gp/offer-listing|exec/obidos/asin|exec/obidos/tg/detail/-|o/asin)"
     r"/([a-z0-9]{10})(?:/|\Z)",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,  # a Kelvin sign must not pass for a K in an ASIN
 )
 _AMAZON_SELLER = re.compile(r"[A-Za-z0-9]{5,20}")
 _EBAY_PATHS = (re.compile(rf"/itm/(?:[^/]+/)?{_NUMBER}"),)

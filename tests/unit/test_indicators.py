@@ -823,3 +823,11 @@ def test_normalise_and_lookup_are_total_and_idempotent(type_: str, data: bytes) 
             continue
         assert indicator.type in INDICATOR_TYPES and indicator.value
         assert normalise(indicator.type, indicator.value).value == indicator.value
+
+
+def test_dotted_capital_i_is_not_a_wechat_letter() -> None:
+    """Found by the property test: "İ" case-folds to "i" plus a combining dot, so a WeChat id
+    containing it matched case-insensitively but its folded value no longer did."""
+    extraction = extract("", "wechat: lucky_shop88\u0130")
+    assert extraction.indicators == ()
+    assert extraction.unrecognised == ("wechat: lucky_shop88\u0130",)
