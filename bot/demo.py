@@ -1,16 +1,18 @@
-"""Fictional demo data for the offline sandbox: brands, their IP rights, the people in it, and
-the takedowns they have already filed.
+"""Fictional demo data for the offline sandbox: brands, their IP rights, the people in it, the
+takedowns they have already filed and the intel they have already shared.
 
-Every name, registration number and listing here is invented (numbers start with `DEMO-`,
-listing ids with 99 or `B0DEMO`), so a screenshot of the sandbox can never be mistaken for real
-alliance data. Groups are named by slug only; the groups themselves come from the bot's
-database, so renaming a default group never means editing this file, and `bot.sandbox` refuses
-data that names a group that is gone.
+Every name, registration number, listing and indicator here is invented (numbers start with
+`DEMO-`, listing ids with 99 or `B0DEMO`, phones with +86 138 0000 00 or +86 400 000, WeChat ids
+with `demo_`, addresses on Demo Road, domains under example.com), so a screenshot of the sandbox
+can never be mistaken for real alliance data. Groups are named by slug only; the groups
+themselves come from the bot's database, so renaming a default group never means editing this
+file, and `bot.sandbox` refuses data that names a group that is gone.
 
 SimCord's preview shows one channel, so everything a visitor should see happens in one:
 #alliance-hq is the alliance's announcements channel, its takedown review channel and the home
-of the start group, whose members are the demo users who file takedowns. The other groups keep
-channels of their own, named after their slugs.
+of the start group, whose members are the demo users who file takedowns and share the intel
+whose cards, cross-group notice and chat answer the page shows. The other groups keep channels
+of their own, named after their slugs.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from db.models import RightKind, TakedownReason
+from db.models import RightKind, TakedownReason, Tlp
 
 GUILD_NAME = "Alliance Sandbox"
 BOT_NAME = "Alliance Bot"
@@ -124,7 +126,8 @@ USERS: tuple[DemoUser, ...] = (
         "alex_admin",
         "Alex (alliance admin)",
         admin=True,
-        can="alliance admin: /alliance setup, group bind/create/archive, org add/right, member link/unlink",
+        can="alliance admin: /alliance setup, group bind/create/archive, org add/right, member link/unlink, "
+        "/intel warninglist",
     ),
     DemoUser(
         "riley_review",
@@ -139,21 +142,23 @@ USERS: tuple[DemoUser, ...] = (
         organisation="Stridewell Footwear",
         groups=("apparel-footwear",),
         leads=("apparel-footwear",),
-        can="member of Stridewell Footwear and lead of Apparel & Footwear: files takedowns here",
+        can="member of Stridewell Footwear and lead of Apparel & Footwear: files takedowns and shares intel here; "
+        "/intel autoreply",
     ),
     DemoUser(
         "mia_northwind",
         "Mia (Northwind Apparel)",
         organisation="Northwind Apparel",
         groups=("apparel-footwear",),
-        can="member of Northwind Apparel in Apparel & Footwear: files takedowns here",
+        can="member of Northwind Apparel in Apparel & Footwear: files takedowns and shares intel here",
     ),
     DemoUser(
         "kenji_vantor",
         "Kenji (Vantor Watches)",
         organisation="Vantor Watches",
         groups=("watches-jewellery",),
-        can="member of Vantor Watches in Watches & Jewellery (a group with its own channel)",
+        can="member of Vantor Watches in Watches & Jewellery (a group with its own channel); "
+        "Apparel's AMBER intel is closed to him",
     ),
     DemoUser(
         "priya_oriel",
@@ -169,7 +174,11 @@ USERS: tuple[DemoUser, ...] = (
         groups=("consumer-electronics",),
         can="member of Lumio Electronics in Consumer Electronics",
     ),
-    DemoUser("nina_new", "Nina (newcomer)", can="just joined: no organisation, no group; admin commands are refused"),
+    DemoUser(
+        "nina_new",
+        "Nina (newcomer)",
+        can="just joined: no organisation, no group; admin commands are refused, only TLP:CLEAR intel is open to her",
+    ),
 )
 
 
@@ -291,6 +300,142 @@ TAKEDOWN_SCRIPT: tuple[DemoStep, ...] = (
     Wait(timedelta(hours=6, minutes=1)),
 )
 
+
+# ------------------------------------------------------------------ intel already shared
+
+
+@dataclass(frozen=True)
+class AddToWarninglist:
+    """`/intel warninglist add` by the demo admin: a known-benign value that never links reports."""
+
+    value: str  # `type: value`
+    note: str
+
+
+@dataclass(frozen=True)
+class ShareIntel:
+    """`/intel share` in the group's channel, then the form: title, what was observed, indicators."""
+
+    label: str  # how later steps (and the instructions) refer to this report
+    author: str  # demo username; shares for their organisation
+    group: str  # slug of the working group it is shared with, in that group's channel
+    tlp: Tlp
+    title: str
+    observed: str
+    indicators: tuple[str, ...]  # the form's indicator lines, one per line
+    story: str  # what it shows, for the instructions
+
+
+@dataclass(frozen=True)
+class SeenItToo:
+    """A member presses "Seen it too" on a report's card."""
+
+    label: str
+    by: str
+
+
+@dataclass(frozen=True)
+class PostInChat:
+    """A member writes in a group's channel; a known listing link in it is answered by the group."""
+
+    author: str
+    group: str
+    content: str
+
+
+IntelStep = AddToWarninglist | ShareIntel | SeenItToo | PostInChat | Wait
+
+SHARED_PHONE = "+86 138 0000 0001"
+SHARED_WECHAT = "demo_wechat_1"
+PLATFORM_HOTLINE = "+86 400 000 0000"
+WORKSHOP = "Demo Road 18, Baiyun District, Guangzhou"
+# For a visitor to paste (reported twice and in intel): a group answers a listing once an hour per
+# channel, and the preview's simulated clock stands still, so the link seeded in chat stays quiet.
+ASKED_LISTING = "https://www.amazon.de/dp/B0DEMO0001"
+
+# Two Apparel brands' AMBER reports share a phone and a WeChat id (one network, two brands, with
+# the takedowns on its listings); the marketplace hotline is on the warninglist, so the GREEN
+# report that also prints it stays apart; a Watches report with the same workshop address tells
+# Apparel's leads that another group holds matching intel. Reports go to their group's channel,
+# so only the Apparel cards (and the cross-group notice) are on the preview's page.
+INTEL_SCRIPT: tuple[IntelStep, ...] = (
+    AddToWarninglist(
+        f"phone: {PLATFORM_HOTLINE}", "The demo marketplace's customer hotline: printed on every invoice, never a lead"
+    ),
+    ShareIntel(
+        "workshop",
+        "mia_northwind",
+        "apparel-footwear",
+        Tlp.AMBER,
+        "Lucky Star Trading's fake Northwind jackets come from a Demo Road workshop",
+        "A test buy from Lucky Star Trading (the listing we had removed) arrived from a workshop on Demo Road. "
+        "For bulk orders the seller moves buyers to WeChat and to a mobile number.",
+        (
+            REPEAT_INFRINGER_LISTING,
+            f"seller: {LUCKY_STAR}",
+            f"phone: {SHARED_PHONE}",
+            f"wechat: {SHARED_WECHAT}",
+            f"address: {WORKSHOP}",
+            "ships in unbranded boxes; hang tags sewn in afterwards",
+        ),
+        "its listing carries {lucky-2}; one line was kept as text; Leo pressed Seen it too",
+    ),
+    Wait(timedelta(hours=1)),
+    ShareIntel(
+        "reseller",
+        "leo_lead",
+        "apparel-footwear",
+        Tlp.AMBER,
+        "Stepfast Outlet resells fake Stridewell runners with Lucky Star's contacts",
+        "Stepfast Outlet's Amazon listing (reported by Northwind and by us) gives the same WeChat id and mobile "
+        "number as Lucky Star Trading. Its invoices print the marketplace's customer hotline.",
+        (
+            ASKED_LISTING,
+            "seller: Stepfast Outlet",
+            "phone: 0086 138 0000 0001",
+            "wechat: Demo_WeChat_1",
+            f"phone: {PLATFORM_HOTLINE}",
+            "email: orders@stepfast-outlet.example.com",
+        ),
+        "same phone and WeChat as {workshop} (spelt differently): one network of 2 reports from 2 brands",
+    ),
+    SeenItToo("workshop", "leo_lead"),
+    ShareIntel(
+        "invoices",
+        "sofia_lumio",
+        "consumer-electronics",
+        Tlp.GREEN,
+        "Fake Lumio chargers ship with forged invoices",
+        "Parcels of counterfeit Lumio chargers hold forged invoices that print the marketplace's customer hotline "
+        "and a QQ number for after-sales. Check your own test buys for the same layout.",
+        (f"phone: {PLATFORM_HOTLINE}", "qq: 10000001", "waybill: YT0000000001"),
+        "prints the warninglisted hotline, so it does not link to {reseller}",
+    ),
+    ShareIntel(
+        "phishing",
+        "priya_oriel",
+        "luxury-leather-goods",
+        Tlp.CLEAR,
+        "Phishing mails pretend to come from the alliance",
+        "Mails signed 'Brand Protection Alliance' ask members to log in on a look-alike site to confirm their "
+        "takedowns. The alliance never asks for passwords by mail.",
+        ("https://alliance-login.example.com/verify", "email: notices@alliance-login.example.com"),
+        "for anyone, even Nina",
+    ),
+    ShareIntel(
+        "dials",
+        "kenji_vantor",
+        "watches-jewellery",
+        Tlp.AMBER,
+        "Counterfeit Vantor dials are finished at a Demo Road workshop",
+        "A courier collecting counterfeit Vantor watches gave the Demo Road workshop as the sender; "
+        "the parcels went out with SF Express.",
+        ("address: demo road 18 · Baiyun District · Guangzhou", "waybill: SF 0000 0000 01", "wechat: demo_wechat_2"),
+        "the same workshop as {workshop}, which Kenji cannot see: Apparel's leads were told in #alliance-hq",
+    ),
+    PostInChat("mia_northwind", START_GROUP, f"Is Lucky Star back? {REPEAT_INFRINGER_LISTING}&spm=a21bo.demo"),
+)
+
 COMMANDS_TO_TRY: tuple[tuple[str, str], ...] = (
     ("/alliance whoami", "your organisation, groups, roles and what you may see (try it as each user)"),
     ("/alliance group list", "every working group and the channel and roles it is bound to"),
@@ -314,8 +459,28 @@ COMMANDS_TO_TRY: tuple[tuple[str, str], ...] = (
     ("/takedown respond", "as Leo: id: {needs-info}, action: provide_info; as Mia: id: {lucky-3}, uphold or withdraw"),
     ("/takedown counter", "as Riley: record a seller's counter-notice on a removed request, e.g. {lucky-1}"),
     ("/takedown sla", "the share decided within 24 business hours; what is open, at risk, overdue"),
+    ("/intel share", "as Mia or Leo: pick a TLP level, then fill the form; try the line wechat: demo_wechat_1"),
+    ("/intel show", "id: {workshop} as Mia or Leo; as Kenji, Riley, Alex or Nina it is refused (AMBER)"),
+    ("/intel network", "id: {workshop} as Mia: 2 reports from 2 brands, her takedowns on their listings (Leo: his)"),
+    ("/intel search", "query: Demo Road, or a value such as wechat: demo_wechat_1 (as Mia, then as Kenji)"),
+    ("Seen it too / Show network", "the buttons on an intel card, e.g. as Mia on {reseller}'s"),
+    ("/intel sighting", "the same as Seen it too, with a note; once per member and report"),
+    ("/intel watch", f"value: wechat: {SHARED_WECHAT}: a DM when a new report you may see has it; /intel unwatch"),
+    ("/intel export", "format: stix or csv: the CLEAR, GREEN and AMBER reports you may see"),
+    ("/intel edit", "as Mia: id: {workshop}; /intel retract takes a report of yours out of every view"),
+    ("/intel autoreply", "as Leo (lead): enabled: False stops the group's answers to listing links; as Mia: refused"),
+    ("/intel warninglist list", "as Alex: the hotline that never links reports; add and remove values"),
+    ("a listing link", f"post {ASKED_LISTING} here: the group says what it knows, with a File takedown button"),
 )
 DM_NOTE = (
-    "Filers are told of decisions and counter-notices by DM, which this one-channel page does not show; "
-    "/takedown status shows every step of a request, with the reviewer's notes."
+    "Filers are told of decisions and counter-notices by DM, and watchers of new intel; this one-channel page "
+    "does not show DMs. /takedown status shows every step of a request, with the reviewer's notes."
+)
+# The preview's channel must be open to every demo user, so everyone sees the Apparel group's AMBER
+# cards on the page; the commands keep to TLP all the same.
+TLP_NOTE = (
+    "TLP 2.0 decides who may see intel: CLEAR anyone; GREEN every member of a brand, Riley and Alex; AMBER the "
+    "report's working group only (not Riley or Alex unless they join it); RED only the people named. "
+    f"On a real server #{HQ_CHANNEL} would be private to the group; here every demo user may open it, so its "
+    "AMBER cards are on the page for all, but /intel show, search, network and export keep to TLP."
 )

@@ -4,10 +4,12 @@
 plays Discord, the bot is `create_bot(settings)`, and the demo alliance is wired by the demo
 admin through the same slash commands a real admin uses (`/alliance setup`, `group bind`,
 `org add`, `org right`, `member link`), and the demo members and reviewer then file and decide a
-few takedowns through `/takedown …` and the review cards' buttons. A sandbox that starts is
-therefore also a smoke test of those commands. SimCord's browser preview is the front end; it
-shows one channel (`demo.HQ_CHANNEL`), so that channel is the announcements channel, the review
-channel and the start group's home at once. It only listens on 127.0.0.1.
+few takedowns through `/takedown …` and the review cards' buttons, share intel through
+`/intel share` and its form, press a card's "Seen it too" and post a listing link the group
+answers. A sandbox that starts is therefore also a smoke test of those commands. SimCord's
+browser preview is the front end; it shows one channel (`demo.HQ_CHANNEL`), so that channel is
+the announcements channel, the review channel and the start group's home at once. It only
+listens on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from pydantic import SecretStr
 from bot import demo
 from bot.app import AllianceBot, create_bot, report_error
 from bot.errors import AllianceError
+from bot.permissions import Caller
+from bot.services.intel import parse_report_id
 from bot.settings import Settings
 from cogs.takedowns import DECISION_STYLE
 
@@ -69,6 +73,9 @@ class SandboxWorld:
     users: dict[str, simcord.MemberActor]  # by demo username, in `demo.USERS` order
     group_names: dict[str, str]  # by group slug
     takedowns: dict[str, str] = field(default_factory=dict)  # public id (TD-000001) by script label
+    intel: dict[str, str] = field(default_factory=dict)  # report id (IN-000001) by script label
+    intel_audience: dict[str, list[str]] = field(default_factory=dict)  # who may see it, by script label
+    chat_answers: list[discord.Message] = field(default_factory=list)  # the groups' answers to listing links
 
     @property
     def admin(self) -> simcord.MemberActor:
@@ -97,10 +104,18 @@ class SandboxWorld:
 
     def card(self, public_id: str) -> discord.Message:
         """The review card of a takedown, as it reads now."""
-        cards = [m for m in self.review.history() if m.content.startswith(f"**{public_id}**")]
-        if not cards:
-            raise SandboxError(f"no review card for {public_id} was posted in #{self.review.name}")
-        return cards[-1]
+        return latest_card(self.review, public_id, "review card")
+
+    def intel_card(self, report_id: str, group: str) -> discord.Message:
+        """The card of an intel report shared with `group` (a slug), as it reads now."""
+        return latest_card(self.group_channels[group], report_id, "intel card")
+
+
+def latest_card(channel: simcord.ChannelHandle, public_id: str, what: str) -> discord.Message:
+    cards = [m for m in channel.history() if m.content.startswith(f"**{public_id}**")]
+    if not cards:
+        raise SandboxError(f"no {what} for {public_id} was posted in #{channel.name}")
+    return cards[-1]
 
 
 # ------------------------------------------------------------------ the database
@@ -131,14 +146,19 @@ def fresh_sqlite_url(path: Path) -> str:
 # ------------------------------------------------------------------ the server
 
 
-async def build_sandbox(env: simcord.Env, script: Sequence[demo.DemoStep] = demo.TAKEDOWN_SCRIPT) -> SandboxWorld:
-    """Arrange the demo server in `env`, wire the alliance through the bot's commands, and play
-    the takedown `script` (filings and decisions; it takes a few seconds of simulated days)."""
+async def build_sandbox(
+    env: simcord.Env,
+    script: Sequence[demo.DemoStep] = demo.TAKEDOWN_SCRIPT,
+    intel: Sequence[demo.IntelStep] = demo.INTEL_SCRIPT,
+) -> SandboxWorld:
+    """Arrange the demo server in `env`, wire the alliance through the bot's commands, play the
+    takedown `script` (filings and decisions; it takes a few seconds of simulated days), then the
+    `intel` script (reports, a sighting, a warninglist entry, a listing link in chat)."""
     bot = env.bot
     if not isinstance(bot, AllianceBot):
         raise SandboxError("the sandbox needs the alliance bot running in the environment")
     groups = await bot.alliance.groups()
-    check_demo_data(groups, script)
+    check_demo_data(groups, script, intel)
     world = arrange_server(env, bot, groups)
     await name_the_bot(bot)
     today = env.now().date()
@@ -147,15 +167,21 @@ async def build_sandbox(env: simcord.Env, script: Sequence[demo.DemoStep] = demo
     await link_members(world, demo.USERS)
     await grant_group_roles(world, demo.USERS)
     await play_takedowns(world, script)
+    await play_intel(world, intel)
     return world
 
 
-def check_demo_data(groups: Sequence[WorkingGroup], script: Sequence[demo.DemoStep] = demo.TAKEDOWN_SCRIPT) -> None:
-    """Refuse demo data that names a group, user, right or takedown that is not there, before
-    touching anything."""
+def check_demo_data(
+    groups: Sequence[WorkingGroup],
+    script: Sequence[demo.DemoStep] = demo.TAKEDOWN_SCRIPT,
+    intel: Sequence[demo.IntelStep] = demo.INTEL_SCRIPT,
+) -> None:
+    """Refuse demo data that names a group, user, right, takedown or report that is not there,
+    before touching anything."""
     slugs = {group.slug for group in groups}
     named = {org.group for org in demo.ORGANISATIONS} | {demo.START_GROUP}
     named |= {slug for user in demo.USERS for slug in (*user.groups, *user.leads)}
+    named |= {step.group for step in intel if isinstance(step, (demo.ShareIntel, demo.PostInChat))}
     missing = sorted(named - slugs)
     if missing:
         raise SandboxError(f"the demo data names working groups the database does not have: {', '.join(missing)}")
@@ -166,11 +192,16 @@ def check_demo_data(groups: Sequence[WorkingGroup], script: Sequence[demo.DemoSt
     problems = script_problems(script)
     if problems:
         raise SandboxError(f"the demo takedown script is inconsistent: {'; '.join(problems)}")
+    problems = intel_problems(intel, script)
+    if script is demo.TAKEDOWN_SCRIPT and intel is demo.INTEL_SCRIPT:
+        problems += hint_problems(script, intel)
+    if problems:
+        raise SandboxError(f"the demo intel script is inconsistent: {'; '.join(problems)}")
 
 
 def script_problems(script: Sequence[demo.DemoStep]) -> list[str]:
     """What is wrong with a takedown script: unknown filers or rights, labels used before filing,
-    decisions without a reviewer; and (for the demo's own script) hints naming unfiled labels."""
+    decisions without a reviewer."""
     users = {user.username: user for user in demo.USERS}
     rights = {org.name: {right.number for right in org.rights} for org in demo.ORGANISATIONS}
     problems: list[str] = []
@@ -190,10 +221,49 @@ def script_problems(script: Sequence[demo.DemoStep]) -> list[str]:
     decides = any(isinstance(step, (demo.Review, demo.CounterNotice)) for step in script)
     if decides and not any(user.reviewer for user in demo.USERS):
         problems.append("no demo user is a reviewer")
-    if script is demo.TAKEDOWN_SCRIPT:
-        hinted = {label for _, why in demo.COMMANDS_TO_TRY for label in re.findall(r"\{([\w-]+)\}", why)}
-        problems += [f"COMMANDS_TO_TRY names {label}, which is never filed" for label in sorted(hinted - filed)]
     return problems
+
+
+def intel_problems(intel: Sequence[demo.IntelStep], script: Sequence[demo.DemoStep] = ()) -> list[str]:
+    """What is wrong with an intel script: authors who act for no organisation or share with a
+    group they are not in, labels used twice or before sharing, a sighting of one's own report,
+    a warninglist without an admin, chat in a group the poster is not in."""
+    users = {user.username: user for user in demo.USERS}
+    filed = {step.label for step in script if isinstance(step, demo.FileTakedown)}
+    problems: list[str] = []
+    shared: dict[str, str] = {}  # label → author
+    for step in intel:
+        if isinstance(step, demo.ShareIntel):
+            user = users.get(step.author)
+            if user is None or user.organisation is None:
+                problems.append(f"{step.author} shares {step.label} but acts for no organisation")
+            elif step.group not in (*user.groups, *user.leads):
+                problems.append(f"{step.author} shares {step.label} with {step.group}, a group they are not in")
+            if step.label in shared or step.label in filed:
+                problems.append(f"{step.label} names two things")
+            shared[step.label] = step.author
+        elif isinstance(step, demo.SeenItToo):
+            if step.label not in shared:
+                problems.append(f"{step.by} sees {step.label} before it is shared")
+            elif shared[step.label] == step.by:
+                problems.append(f"{step.by} cannot report a sighting of their own {step.label}")
+        elif isinstance(step, demo.AddToWarninglist) and not any(user.admin for user in users.values()):
+            problems.append("no demo user is an admin to keep the warninglist")
+        elif isinstance(step, demo.PostInChat):
+            user = users.get(step.author)
+            if user is None or step.group not in (*user.groups, *user.leads):
+                problems.append(f"{step.author} writes in the channel of {step.group}, a group they are not in")
+    return problems
+
+
+def hint_problems(script: Sequence[demo.DemoStep], intel: Sequence[demo.IntelStep]) -> list[str]:
+    """Labels in the instructions' hints and stories that neither script seeds."""
+    seeded = {step.label for step in script if isinstance(step, demo.FileTakedown)}
+    seeded |= {step.label for step in intel if isinstance(step, demo.ShareIntel)}
+    texts = [why for _, why in demo.COMMANDS_TO_TRY]
+    texts += [step.story for step in (*script, *intel) if isinstance(step, (demo.FileTakedown, demo.ShareIntel))]
+    hinted = {label for text in texts for label in re.findall(r"\{([\w-]+)\}", text)}
+    return [f"the instructions name {label}, which is never seeded" for label in sorted(hinted - seeded)]
 
 
 def arrange_server(env: simcord.Env, bot: AllianceBot, groups: Sequence[WorkingGroup]) -> SandboxWorld:
@@ -394,6 +464,89 @@ def business_seconds(world: SandboxWorld, span: timedelta) -> float:
     return (world.bot.calendar.due(now, (), sla=span) - now).total_seconds()
 
 
+# ------------------------------------------------------------------ intel
+
+
+async def play_intel(world: SandboxWorld, steps: Iterable[demo.IntelStep]) -> None:
+    """Demo members share intel through `/intel share` and its form, press a card's "Seen it
+    too" and post a listing link in their group's channel; the admin keeps the warninglist.
+    Ends with every card and notice posted, and who may see each report worked out."""
+    groups: dict[str, str] = {}  # the group each report was shared with, by label
+    for step in steps:
+        if isinstance(step, demo.AddToWarninglist):
+            await as_admin(world, "intel warninglist add", value=step.value, note=step.note)
+        elif isinstance(step, demo.ShareIntel):
+            world.intel[step.label] = await share_intel(world, step)
+            groups[step.label] = step.group
+        elif isinstance(step, demo.SeenItToo):
+            await seen_it_too(world, step, groups[step.label])
+        elif isinstance(step, demo.PostInChat):
+            world.chat_answers.append(await post_in_chat(world, step))
+        else:
+            await pass_time(world, business_seconds(world, step.business_time))
+    await world.env.settle()  # cards and cross-group notices go out through the outbox
+    world.intel_audience = {label: await audience(world, report) for label, report in world.intel.items()}
+
+
+async def share_intel(world: SandboxWorld, step: demo.ShareIntel) -> str:
+    """`/intel share` in the group's channel and its form submitted; returns the new report id."""
+    author = world.users[step.author]
+    what = f"/intel share {step.label}"
+    shown = await act(world, what, author.slash(world.group_channels[step.group], "intel share", tlp=step.tlp.value))
+    if shown.modal is None:
+        raise SandboxError(f"{what} showed no form")
+    form = {"title": step.title, "observed": step.observed, "indicators": "\n".join(step.indicators)}
+    shared = await act(world, what, author.submit_modal(shown, form))
+    said = shared.response.content if shared.response is not None else ""
+    found = re.search(r"Shared \*\*(IN-\d+)\*\*", said)
+    if found is None:  # the form answers a refusal itself, so it is not among SimCord's errors
+        raise SandboxError(f"{what} shared nothing: {said}")
+    return found.group(1)
+
+
+async def seen_it_too(world: SandboxWorld, step: demo.SeenItToo, group: str) -> None:
+    """Press "Seen it too" on the card of a report shared with `group`, as a member who may see it."""
+    await world.env.settle()  # the card is posted by the bot's delivery loop
+    report = world.intel[step.label]
+    what = f"Seen it too on {report}"
+    result = await act(world, what, world.users[step.by].click(world.intel_card(report, group), label="Seen it too"))
+    said = result.response.content if result.response is not None else ""
+    if "Sighting recorded" not in said:
+        raise SandboxError(f"{what} failed: {said}")
+
+
+async def post_in_chat(world: SandboxWorld, step: demo.PostInChat) -> discord.Message:
+    """A member's message in the group's channel; returns the group's answer to its listing link."""
+    channel = world.group_channels[step.group]
+    cursor = world.env.error_cursor
+    sent = await world.users[step.author].send(channel, step.content)
+    await world.env.settle()
+    errors = world.env.errors_since(cursor)
+    answers = [m for m in channel.history() if m.reference is not None and m.reference.message_id == sent.id]
+    if errors or not answers:
+        raise SandboxError(f"the group did not answer {step.content!r} in #{channel.name}") from (
+            errors[0] if errors else None
+        )
+    return answers[-1]
+
+
+async def audience(world: SandboxWorld, report: str) -> list[str]:
+    """The demo users who may see `report` with the roles they hold, as the bot decides it."""
+    guild = world.bot.get_guild(world.guild.id)
+    if guild is None:
+        raise SandboxError("the bot does not see the sandbox's server")
+    names = []
+    for user in demo.USERS:
+        member = guild.get_member(world.users[user.username].id)
+        if member is None:
+            continue
+        roles = frozenset(role.id for role in member.roles)
+        caller = Caller(member.id, guild.id, roles, member.guild_permissions.manage_guild)
+        if await world.bot.intel.may_see(caller, parse_report_id(report)):
+            names.append(first_name(user.username))
+    return names
+
+
 def is_refusal(error: BaseException) -> bool:
     """A refusal (`AllianceError`) is behaviour the user was shown, not a bug."""
     return isinstance(error, app_commands.CommandInvokeError) and isinstance(error.__cause__, AllianceError)
@@ -455,6 +608,7 @@ def instructions(world: SandboxWorld, url: str) -> str:
             "Demo users:",
             *people,
             *filed_so_far(world),
+            *shared_so_far(world),
             "",
             "Commands to try (type / in the message box):",
             *tries,
@@ -481,9 +635,46 @@ def filed_so_far(world: SandboxWorld) -> list[str]:
     ]
 
 
+def shared_so_far(world: SandboxWorld) -> list[str]:
+    """The seeded intel reports (level, author, group, title; who may see it and its story), the
+    chat answer, and what TLP means here."""
+    shared = [step for step in demo.INTEL_SCRIPT if isinstance(step, demo.ShareIntel) and step.label in world.intel]
+    if not shared:
+        return []
+    width = max(len(first_name(step.author)) for step in shared)
+    level = max(len(step.tlp.value) for step in shared)
+    indent = " " * (2 + len(world.intel[shared[0].label]) + 2 + level + 2 + width + 2)
+    lines = ["", "Intel already shared (each report's card is in its group's channel):"]
+    for step in shared:
+        lines += [
+            f"  {world.intel[step.label]}  {step.tlp.value:<{level}}  {first_name(step.author):<{width}}  "
+            f"{world.group_names[step.group]}: {step.title}",
+            f"{indent}seen by {who(world.intel_audience.get(step.label, []))}; {with_ids(world, step.story)}",
+        ]
+    posts = [step for step in demo.INTEL_SCRIPT if isinstance(step, demo.PostInChat)][: len(world.chat_answers)]
+    for post in posts:
+        lines.append(
+            f"  {first_name(post.author)} posted a known listing link in #{world.group_channels[post.group].name}; "
+            "the group answered with what the channel may know of it, and a File takedown button."
+        )
+    return [*lines, *textwrap.wrap(demo.TLP_NOTE, WIDTH, initial_indent="  ", subsequent_indent="  ")]
+
+
+def who(names: Sequence[str]) -> str:
+    """ "Leo, Mia"; "everyone"; "everyone but Nina" (names are demo users' first names)."""
+    everyone = [first_name(user.username) for user in demo.USERS]
+    left_out = [name for name in everyone if name not in names]
+    if not names:
+        return "no one"
+    if len(left_out) <= 2:
+        return "everyone" + (f" but {', '.join(left_out)}" if left_out else "")
+    return ", ".join(names)
+
+
 def with_ids(world: SandboxWorld, text: str) -> str:
-    """`{label}` in the demo's hints becomes the public id the seeded takedown got."""
-    return re.sub(r"\{([\w-]+)\}", lambda found: world.takedowns.get(found[1], found[0]), text)
+    """`{label}` in the demo's hints becomes the id the seeded takedown or intel report got."""
+    ids = world.takedowns | world.intel
+    return re.sub(r"\{([\w-]+)\}", lambda found: ids.get(found[1], found[0]), text)
 
 
 def first_name(username: str) -> str:
@@ -539,7 +730,7 @@ async def run_sandbox(settings: Settings, *, port: int | None = None) -> None:
 
     bot = create_bot(sandbox_settings(settings))
     print(
-        f"Building the sandbox on {bot.database_backend}: the alliance, then a few simulated days of takedowns …",
+        f"Building the sandbox on {bot.database_backend}: the alliance, a few simulated days of takedowns, intel …",
         flush=True,
     )
     failure: SandboxError | None = None

@@ -1,12 +1,12 @@
 """The offline sandbox, end to end: the real bot, the demo alliance built through its own
-commands, the demo takedowns filed and decided through `/takedown …` and the review cards, and
-the browser preview a person would use.
+commands, the demo takedowns filed and decided through `/takedown …` and the review cards, the
+demo intel shared through `/intel share` and its form, and the browser preview a person would use.
 
 Each test builds the sandbox afresh, so a broken command, a renamed default group or a demo
 record the service refuses fails here before anyone runs `python bot.py` and finds a sandbox
 that does not start. Tests of the alliance wiring alone use `wired` (well under a second);
-tests of the takedowns and the preview use `world`, the sandbox exactly as it starts, whose
-takedown script lets a few simulated days pass (about five seconds).
+tests of the takedowns, the intel and the preview use `world`, the sandbox exactly as it starts,
+whose takedown script lets a few simulated days pass (about six seconds in all).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from bot.app import create_bot
 from bot.errors import AllianceError
 from bot.rendering import escape
 from bot.sandbox import SandboxWorld, build_sandbox, sandbox_settings
+from bot.services.intel import parse_report_id
 from bot.settings import Settings
-from db.models import RightKind
+from db.models import IntelReport, RightKind, Tlp
 
 
 def only_refusals(errors: list[BaseException]) -> list[BaseException]:
@@ -41,7 +42,9 @@ def only_refusals(errors: list[BaseException]) -> list[BaseException]:
 
 
 @asynccontextmanager
-async def sandbox_on(tmp_path: Path, script: tuple[demo.DemoStep, ...]) -> AsyncIterator[SandboxWorld]:
+async def sandbox_on(
+    tmp_path: Path, script: tuple[demo.DemoStep, ...], intel: tuple[demo.IntelStep, ...]
+) -> AsyncIterator[SandboxWorld]:
     """The sandbox on a temporary SQLite file; at the end, any error but a refusal fails.
 
     `simcord.Env` with `check_errors=False` is what `simcord.run(bot, check_errors=False)`
@@ -52,7 +55,7 @@ async def sandbox_on(tmp_path: Path, script: tuple[demo.DemoStep, ...]) -> Async
     env = simcord.Env(create_bot(sandbox_settings(settings)), check_errors=False)
     await env.start()
     try:
-        yield await build_sandbox(env, script)
+        yield await build_sandbox(env, script, intel)
     finally:
         await env.shutdown()
         await env.bot.close()
@@ -62,15 +65,15 @@ async def sandbox_on(tmp_path: Path, script: tuple[demo.DemoStep, ...]) -> Async
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[SandboxWorld]:
-    """The sandbox as `python bot.py` starts it, demo takedowns included."""
-    async with sandbox_on(tmp_path, demo.TAKEDOWN_SCRIPT) as built:
+    """The sandbox as `python bot.py` starts it, demo takedowns and intel included."""
+    async with sandbox_on(tmp_path, demo.TAKEDOWN_SCRIPT, demo.INTEL_SCRIPT) as built:
         yield built
 
 
 @pytest.fixture
 async def wired(tmp_path: Path) -> AsyncIterator[SandboxWorld]:
-    """The sandbox's alliance (server, groups, brands, members) without the demo takedowns."""
-    async with sandbox_on(tmp_path, ()) as built:
+    """The sandbox's alliance (server, groups, brands, members) without the demo takedowns or intel."""
+    async with sandbox_on(tmp_path, (), ()) as built:
         yield built
 
 
@@ -113,6 +116,14 @@ def cards(channel: simcord.ChannelHandle) -> dict[str, discord.Message]:
         if match:
             found[match.group(1)] = message
     return found
+
+
+def shares() -> list[demo.ShareIntel]:
+    return [step for step in demo.INTEL_SCRIPT if isinstance(step, demo.ShareIntel)]
+
+
+def share(label: str) -> demo.ShareIntel:
+    return next(step for step in shares() if step.label == label)
 
 
 def labels(message: discord.Message) -> list[str | None]:
@@ -306,6 +317,121 @@ async def test_a_members_filing_in_the_preview_channel_posts_its_card_there(wire
     assert labels(card) == ["Removed", "Rejected", "Needs info"]
 
 
+# ------------------------------------------------------------------ the demo intel
+
+
+def test_the_demo_intel_tells_the_stories_the_instructions_promise() -> None:
+    users = {user.username: user for user in demo.USERS}
+    assert sandbox.intel_problems(demo.INTEL_SCRIPT, demo.TAKEDOWN_SCRIPT) == []
+    assert sandbox.hint_problems(demo.TAKEDOWN_SCRIPT, demo.INTEL_SCRIPT) == []
+    workshop, reseller = share("workshop"), share("reseller")
+    assert workshop.group == reseller.group == demo.START_GROUP
+    assert workshop.tlp == reseller.tlp == Tlp.AMBER
+    assert users[workshop.author].organisation != users[reseller.author].organisation  # two brands
+    assert {step.tlp for step in shares()} >= {Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER}
+    assert any(step.tlp == Tlp.AMBER and step.group != demo.START_GROUP for step in shares())
+    assert demo.REPEAT_INFRINGER_LISTING in workshop.indicators  # a listing with a seeded takedown
+    assert demo.ASKED_LISTING in reseller.indicators  # the link the instructions suggest pasting
+    seeded = [step for step in demo.INTEL_SCRIPT if isinstance(step, demo.AddToWarninglist)]
+    assert seeded and all(demo.PLATFORM_HOTLINE in step.value for step in seeded)
+
+
+async def test_the_seeded_intel_was_shared_through_the_form_with_its_groups(world: SandboxWorld) -> None:
+    assert list(world.intel) == [step.label for step in shares()]
+    async with world.bot.sessions() as session:
+        for step in shares():
+            report = await session.get(IntelReport, parse_report_id(world.intel[step.label]))
+            assert report is not None and report.retracted_at is None
+            await session.refresh(report, ["working_group", "indicators"])
+            assert (report.title, report.tlp, report.working_group.slug) == (step.title, step.tlp, step.group)
+            assert report.author_id == world.users[step.author].id
+            kept = [line for line in step.indicators if line in report.unrecognised]
+            assert len(report.indicators) + len(kept) == len(step.indicators)
+    mia = world.users[share("workshop").author]
+    shown = await mia.slash(world.start_channel, "intel show", id=world.intel["workshop"])
+    assert shown.response is not None and shown.ephemeral
+    text = shown.response.content
+    assert "**Other notes:** ships in unbranded boxes" in text  # the line the bot did not understand
+    assert "seen by 1 other member(s)" in text  # Leo's "Seen it too" on the card
+    assert f"**Linked:** {world.intel['reseller']}" in text
+
+    hq_cards = [m for m in world.start_channel.history() if m.content.startswith("**IN-")]
+    assert [m.content.split("**")[1] for m in hq_cards] == [
+        world.intel[step.label] for step in shares() if step.group == demo.START_GROUP
+    ]
+    assert all(labels(card) == ["Seen it too", "Show network"] for card in hq_cards)
+    notices = [m for m in world.start_channel.history() if "matches intel your group holds" in m.content]
+    assert len(notices) == 1  # Watches' report matches Apparel's AMBER intel: Apparel's leads are told
+    [notice] = notices
+    assert f"**{escape(world.group_names[share('dials').group])}**" in notice.content
+    assert [role.id for role in notice.role_mentions] == [world.lead_roles[demo.START_GROUP].id]
+    assert share("dials").title not in notice.content and share("workshop").title not in notice.content
+    listed = await world.admin.slash(world.setup_channel, "intel warninglist list")
+    assert listed.response is not None and demo.PLATFORM_HOTLINE in listed.response.content.replace("\\", "")
+
+
+async def test_the_seeded_network_and_who_may_see_the_seeded_intel(world: SandboxWorld) -> None:
+    mia = world.users[share("workshop").author]
+    leo = world.users[share("reseller").author]
+
+    mine = await mia.slash(world.start_channel, "intel network", id=world.intel["workshop"])
+
+    assert mine.response is not None and mine.ephemeral
+    text = mine.response.content
+    assert "**Network** of 2 report(s) from 2 brand(s)" in text
+    assert f"**Reports:** {world.intel['workshop']}, {world.intel['reseller']}" in text
+    assert f"{world.takedowns['lucky-2']} removed" in text  # Mia's own takedown on the report's listing
+    assert f"{world.takedowns['shared']} submitted" in text
+    theirs = await leo.slash(world.start_channel, "intel network", id=world.intel["workshop"])
+    assert theirs.response is not None
+    assert "**Network** of 2 report(s) from 2 brand(s)" in theirs.response.content
+    assert world.takedowns["lucky-2"] not in theirs.response.content  # Northwind's, not Stridewell's
+    assert f"{world.takedowns['shared-too']} submitted; 2 by other members" in theirs.response.content
+    # the warninglisted hotline is in the GREEN report too, yet it links nothing
+    assert world.intel["invoices"] not in theirs.response.content
+
+    # AMBER stays in its group: another group's member, the reviewer, the admin and Nina are refused
+    amber = world.intel["workshop"]
+    kenji = world.users[share("dials").author]
+    for user in (kenji, world.reviewer, world.admin, newcomer(world)):
+        refused = await user.slash(world.start_channel, "intel show", id=amber)
+        assert refused.response is not None and refused.ephemeral
+        assert f"No intel report {amber} that you can see." in refused.response.content
+
+    expected = {
+        "workshop": ["Leo", "Mia"],
+        "dials": ["Kenji", "Priya"],
+        "phishing": [sandbox.first_name(u.username) for u in demo.USERS],
+    }
+    for label, names in expected.items():
+        assert world.intel_audience[label] == names
+    assert "Nina" not in world.intel_audience["invoices"]
+    own = await kenji.slash(world.start_channel, "intel network", id=world.intel["dials"])
+    assert own.response is not None and "**Network** of 1 report(s)" in own.response.content
+    clear = await newcomer(world).slash(world.start_channel, "intel show", id=world.intel["phishing"])
+    assert clear.response is not None and share("phishing").title in clear.response.content
+
+
+async def test_a_known_listing_link_in_the_preview_channel_is_answered(world: SandboxWorld) -> None:
+    [answer] = world.chat_answers
+    asked = next(step for step in demo.INTEL_SCRIPT if isinstance(step, demo.PostInChat))
+
+    assert answer.channel.id == world.start_channel.id
+    assert answer.reference is not None
+    question = next(m for m in world.start_channel.history() if m.id == answer.reference.message_id)
+    assert question.content == asked.content and question.author.id == world.users[asked.author].id
+    assert "`taobao:990000000102`: 1 takedown request(s), latest removed" in answer.content
+    assert f"intel network of 2 report(s) this channel can see ({world.intel['workshop']}, " in answer.content
+    assert labels(answer) == ["File takedown"] and not answer.mentions
+
+    # the link the instructions suggest a visitor post gets its own answer
+    leo = world.users[share("reseller").author]
+    await leo.send(world.start_channel, f"seen this? {demo.ASKED_LISTING}")
+    latest = world.start_channel.last_message
+    assert latest is not None and latest.author.bot
+    assert "2 takedown request(s), latest submitted; part of an intel network of 2 report(s)" in latest.content
+
+
 # ------------------------------------------------------------------ the preview
 
 
@@ -338,12 +464,19 @@ async def test_the_preview_serves_the_start_channel_to_every_demo_user(world: Sa
     assert "Also reported by 1 other member(s)." in shown_cards[world.takedowns["shared-too"]]["content"]
     alerts = [content for content in contents if content.startswith("**SLA at risk:**")]
     assert len(alerts) == 1 and world.takedowns["shared"] in alerts[0]
+    intel_cards = {m["content"].split("**")[1] for m in messages if m["content"].startswith("**IN-")}
+    assert intel_cards == {world.intel[step.label] for step in shares() if step.group == demo.START_GROUP}
+    assert any("matches intel your group holds" in content for content in contents)
+    assert world.chat_answers[0].content in contents
 
     text = sandbox.instructions(world, url)
     assert url in text and f"#{demo.HQ_CHANNEL}" in text
     assert all(user.display_name in text for user in demo.USERS)
     assert all(command in text for command, _ in demo.COMMANDS_TO_TRY)
     assert all(tid in text for tid in world.takedowns.values())
+    assert all(f"{world.intel[step.label]}  {step.tlp.value}" in text for step in shares())
+    assert "seen by Leo, Mia;" in text and "seen by everyone;" in text and "seen by everyone but Nina;" in text
+    assert "TLP 2.0" in text and "posted a known listing link" in text
     assert "url,right,reason,seller,note" in text and "by DM" in text
     assert not re.search(r"\{[\w-]+\}", text)  # every hint's takedown label became an id
 
