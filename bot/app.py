@@ -9,6 +9,7 @@ from datetime import timedelta
 import discord
 from discord import app_commands
 from discord.ext import commands
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from bot import __version__
@@ -20,6 +21,7 @@ from bot.services.alliance import AllianceService
 from bot.services.business_time import BusinessCalendar
 from bot.services.cases import CaseService
 from bot.services.digests import DigestService
+from bot.services.health import HealthService
 from bot.services.intel import ChatService, IntelService
 from bot.services.networks import Correlator
 from bot.services.takedown_queries import TakedownQueries
@@ -47,16 +49,38 @@ async def report_error(interaction: discord.Interaction[AllianceBot], error: Exc
     original = error.__cause__ if isinstance(error, app_commands.CommandInvokeError) else error
     if isinstance(original, AllianceError):
         message = original.message
+    elif database_unavailable(original):
+        log.warning("database unavailable during %s: %s", _command_name(interaction), type(original).__name__)
+        message = "The database is temporarily unavailable, so nothing was saved. Please try again in a minute."
     elif isinstance(error, app_commands.CheckFailure):
         message = str(error) or "You cannot use this command here."
     elif isinstance(error, app_commands.TransformerError):
         message = f"That value for `{error.value!s:.40}` is not valid here."
     else:
         reference = secrets.token_hex(4).upper()
-        command = interaction.command.qualified_name if interaction.command else "component"
-        log.error("error %s in %s by user %s", reference, command, interaction.user.id, exc_info=error)
+        log.error(
+            "error %s in %s by user %s", reference, _command_name(interaction), interaction.user.id, exc_info=error
+        )
         message = f"Something went wrong on our side and nothing was changed. Error reference: `{reference}`."
     await send_ephemeral(interaction, message)
+
+
+def _command_name(interaction: discord.Interaction[AllianceBot]) -> str:
+    return interaction.command.qualified_name if interaction.command else "component"
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Lost or refused database connections, pool exhaustion and lock timeouts: the action
+    could not run, nothing was written (its transaction never committed)."""
+    while error is not None:
+        if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError)):
+            return True
+        if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, OSError) and error.errno is not None:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 async def send_ephemeral(interaction: discord.Interaction[AllianceBot], message: str) -> None:
@@ -111,6 +135,7 @@ class AllianceBot(commands.Bot):
         self.intel = IntelService(self.sessions, clock, correlator, default_region=settings.phone_region)
         self.chat = ChatService(self.sessions, clock, correlator)
         self.cases = CaseService(self.sessions, clock)
+        self.health = HealthService(self.sessions)
         self.digests = DigestService(
             self.sessions, clock, self.calendar, correlator, default_timezone=settings.alliance_timezone
         )

@@ -87,6 +87,22 @@ class AdminCog(commands.Cog, name="Alliance"):
             ),
         )
 
+    @alliance.command(name="health", description="Database, scheduler, outbox and digests at a glance (admins)")
+    async def health(self, interaction: Interaction) -> None:
+        report = await self.bot.health.check(caller_of(interaction))
+        next_runs = sorted(self.bot.digest_scheduler.next_runs().items(), key=lambda item: item[1])
+        await reply(
+            interaction,
+            render(
+                "health.md.j2",
+                h=report,
+                version=self.bot.version,
+                engine=self.bot.database_backend,
+                scheduler_running=self.bot.digest_scheduler.scheduler.running,
+                next_runs=next_runs,
+            ),
+        )
+
     # --------------------------------------------------------------- groups
 
     @group.command(name="create", description="Create a working group; it is live at once (admins)")

@@ -32,7 +32,15 @@ def create_engine(url: str | URL) -> AsyncEngine:
         engine = create_async_engine(parsed)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Bounded waits: a database that went away makes a command fail in seconds, not hang.
+    return create_async_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=10,
+        connect_args={"timeout": 5, "command_timeout": 30},
+    )
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

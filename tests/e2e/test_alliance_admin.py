@@ -324,3 +324,31 @@ async def test_long_group_lists_continue_in_follow_ups(world: World, env: simcor
     assert all(len(part.content) <= 2000 for part in parts)
     text = "\n".join(part.content for part in parts)
     assert all(f"Number {number:02d}" in text for number in range(30))
+
+
+async def test_health_for_admins(world: World, env: simcord.Env) -> None:
+    report = await world.owner.slash(world.general, "alliance health")
+    text = report.response.content
+    assert report.ephemeral and "**Database:** reachable" in text and "**Scheduler:** running" in text
+    assert "pending" in text and "**Last digests:**" in text
+    refused = await world.alice.slash(world.general, "alliance health")
+    assert "Manage Server" in refused.response.content or "admin role" in refused.response.content
+
+
+@pytest.mark.allow_bot_errors
+async def test_database_unavailable_says_nothing_was_saved(world: World, bot: AllianceBot) -> None:
+    """The database goes away: a command answers at once that nothing was saved, without a trace."""
+    from db.engine import create_engine
+
+    unreachable = create_engine("postgresql+asyncpg://nobody:secret-pw@127.0.0.1:9/none")
+    bot.sessions.configure(bind=unreachable)
+    try:
+        result = await world.owner.slash(world.general, "alliance org add", name="Ghost Brand")
+    finally:
+        bot.sessions.configure(bind=bot.engine)
+        await unreachable.dispose()
+    assert result.ephemeral
+    assert "temporarily unavailable, so nothing was saved" in result.response.content
+    assert "secret-pw" not in result.response.content
+    again = await world.owner.slash(world.general, "alliance org add", name="Ghost Brand")
+    assert "is now a member organisation" in again.response.content  # recovered by itself
