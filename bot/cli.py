@@ -87,6 +87,10 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _stop_like_ctrl_c(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -103,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "sandbox" or settings.discord_token is None:
             from bot.sandbox import run_sandbox
 
+            signal.signal(signal.SIGTERM, _stop_like_ctrl_c)  # so the preview and database close cleanly
             asyncio.run(run_sandbox(settings, port=getattr(args, "port", None)))
         else:
             asyncio.run(run_connected(settings))

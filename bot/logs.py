@@ -36,3 +36,5 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("discord.http").setLevel(max(logging.getLevelName(level), logging.INFO))
+    for chatty in ("apscheduler", "alembic"):  # job bookkeeping and migration plumbing, every start
+        logging.getLogger(chatty).setLevel(max(logging.getLevelName(level), logging.WARNING))
