@@ -59,7 +59,8 @@ def parse_bulk(data: bytes) -> list[BulkRow]:
             )
         unknown = [name for name in columns if name and name not in REQUIRED + OPTIONAL]
         if unknown:
-            raise InvalidInput(f"Unknown column(s) {', '.join(unknown[:5])}; use url,right,reason,seller,note.")
+            shown = ", ".join(repr(name[:30]) for name in unknown[:5])  # bounded: a header cell can be 128 KB
+            raise InvalidInput(f"Unknown column(s) {shown}; use url,right,reason,seller,note.")
         index = {name: columns.index(name) for name in REQUIRED + OPTIONAL if name in columns}
         rows: list[BulkRow] = []
         for record in reader:
