@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     def _check_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory or over-long name
             raise ValueError("must be an IANA time zone such as Asia/Shanghai") from None
         return value
 

@@ -128,7 +128,7 @@ class AllianceService:
         zone = (timezone or "").strip() or default_timezone
         try:
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory or over-long name
             raise InvalidInput(f"`{zone[:64]}` is not an IANA time zone (for example Asia/Shanghai).") from None
         async with self._sessions.begin() as session:
             require_admin(await load_standing(session, caller))

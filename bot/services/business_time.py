@@ -247,7 +247,7 @@ class BusinessCalendar:
 def _load_zone(timezone: str) -> ZoneInfo:
     try:
         return ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory or over-long name
         raise ValueError(f"`{timezone[:64]}` is not an IANA time zone (for example Asia/Shanghai).") from None
 
 

@@ -72,7 +72,7 @@ def parse_cron(expression: str, timezone: str) -> CronTrigger:
         )
     try:
         zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory or over-long name
         raise InvalidInput(f"`{timezone[:64]}` is not an IANA time zone (for example Asia/Shanghai).") from None
     minute, hour, day, month, weekday = fields
     try:
