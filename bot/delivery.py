@@ -35,6 +35,14 @@ LEASE = timedelta(minutes=2)  # a crashed attempt is retried after this
 PERMANENT_CODES = {10003, 10008, 50001, 50013}  # unknown channel/message, missing access/permissions
 
 
+def nonce_of(message: OutboxMessage) -> str:
+    """The same nonce on every attempt (and from every process) for one outbox message: with
+    discord.py's `enforce_nonce`, Discord drops a repeat of a post it already accepted if a crash
+    came between its answer and our marking it delivered (for a few minutes; the outbox's claim
+    covers the rest)."""
+    return f"outbox-{message.id}"
+
+
 @dataclass(frozen=True)
 class TimedWork:
     """Work the loop runs when its next deadline has come (e.g. the takedown SLA sweep)."""
@@ -175,7 +183,7 @@ class Delivery:
         kwargs: dict[str, Any] = {"view": view} if view is not None else {}
         if message.attachment is not None:
             kwargs["file"] = discord.File(io.BytesIO(message.attachment), filename=message.attachment_name or "file")
-        return await channel.send(message.content, allowed_mentions=mentions, **kwargs)
+        return await channel.send(message.content, allowed_mentions=mentions, nonce=nonce_of(message), **kwargs)
 
     async def _direct(
         self, message: OutboxMessage, view: discord.ui.View | None, mentions: discord.AllowedMentions
@@ -185,12 +193,16 @@ class Delivery:
         kwargs: dict[str, Any] = {"view": view} if view is not None else {}
         try:
             user = self.bot.get_user(message.user_id) or await self.bot.fetch_user(message.user_id)
-            return await user.send(message.content, allowed_mentions=discord.AllowedMentions.none(), **kwargs)
+            return await user.send(
+                message.content, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce_of(message), **kwargs
+            )
         except discord.Forbidden:
             if message.fallback_channel_id is None:
                 raise
         channel = self.bot.get_partial_messageable(message.fallback_channel_id)
-        return await channel.send(f"<@{message.user_id}> {message.content}", allowed_mentions=mentions, **kwargs)
+        return await channel.send(
+            f"<@{message.user_id}> {message.content}", allowed_mentions=mentions, nonce=nonce_of(message), **kwargs
+        )
 
     def _view(self, message: OutboxMessage) -> discord.ui.View | None:
         if not message.view:
