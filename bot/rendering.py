@@ -20,7 +20,7 @@ _SOURCE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _INSTALLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 _MARKDOWN = re.compile(r"([\\*_~`|>\[\]()])")
-_LINE_START = re.compile(r"(?m)^(\s*)([#\-+]|\d+\.)")
+_LINE_START = re.compile(r"(?m)^(\s*)([#\-+]|\d+\.)(?=[\s#]|$)")  # markup only before a space: 100.00 stays
 _MENTION = re.compile(r"@(everyone|here|[!&]?\d{15,20})")
 _ZERO_WIDTH_SPACE = "\u200b"
 
