@@ -176,7 +176,8 @@ class IntelCog(commands.Cog, name="Intel"):
         thread_id = None
         channel = self.bot.get_channel(message.channel.id)
         if isinstance(channel, discord.TextChannel):
-            name = str(spec.get("title") or report_id(int(spec["report_id"])))[:90]
+            # Thread names are plain text and never ping, but keep member text from reading like a mention.
+            name = str(spec.get("title") or report_id(int(spec["report_id"])))[:90].replace("@", "@\u200b")
             # Without a thread the card still stands; discussion can happen in the channel.
             with contextlib.suppress(discord.HTTPException):
                 thread_id = (await channel.create_thread(name=name, message=message)).id

@@ -242,3 +242,10 @@ async def test_cases_are_validated_and_totalled_per_currency(world: World) -> No
     )
     shown = await world.alice.slash(world.watches, "case show", id="CASE-000002")
     assert "Warehouse seizure in Yiwu" in shown.response.content
+
+
+async def test_a_schedule_that_never_fires_is_refused(world: World) -> None:
+    never = await world.owner.slash(world.general, "digest schedule", cron="0 9 31 2 *")
+    assert "never fires" in never.response.content
+    fenced = await world.owner.slash(world.general, "digest schedule", cron="0 9 * * `mon`")
+    assert "``" not in fenced.response.content
