@@ -1,0 +1,124 @@
+"""`python -m bench [--scale default|small] [--postgres URL] [--out bench/RESULTS.md]`
+
+For each engine (SQLite always; PostgreSQL when a URL is given), for each dataset (10k, 100k
+indicators and the full alliance), generates a fresh database in one subprocess and measures the
+bot against it in another (so the bot process's peak RSS is the bot's, not the generator's).
+Prints a table with PASS/MISS per target and writes the results as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+from sqlalchemy.engine import make_url
+
+from bench.report import render
+
+SCALES = {
+    # dataset label → (generator args, measure calls, full suite?)
+    "default": [("10k", ["--indicators", "10000"], 300, False), ("100k", ["--indicators", "100000"], 300, False),
+                ("1M", ["--full"], 1000, True)],
+    "small": [("10k", ["--indicators", "10000"], 100, False), ("100k", ["--indicators", "100000"], 200, True)],
+}
+
+
+async def _pg_admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    parsed = make_url(url)
+    connection = await asyncpg.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username,
+                                       password=parsed.password, database=parsed.database)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def run_dataset(engine: str, pg_url: str | None, label: str, gen_args: list[str], calls: int, full: bool,
+                load_seconds: float, workdir: str) -> dict:
+    name = f"bench_{label.lower()}_{uuid.uuid4().hex[:8]}"
+    if engine == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir}/{name}.db"
+    else:
+        assert pg_url
+        asyncio.run(_pg_admin(pg_url, f'CREATE DATABASE "{name}"'))
+        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    meta, out = f"{workdir}/{name}.meta.json", f"{workdir}/{name}.result.json"
+    try:
+        t = time.perf_counter()
+        print(f"[{engine} {label}] generating …", flush=True)
+        subprocess.run([sys.executable, "-m", "bench.generate", url, *gen_args, "--out", meta], check=True)
+        print(f"[{engine} {label}] generated in {time.perf_counter() - t:.0f} s; measuring …", flush=True)
+        args = [sys.executable, "-m", "bench.measure", url, meta, "--calls", str(calls), "--out", out,
+                "--load-seconds", str(load_seconds)]
+        subprocess.run([*args, "--full"] if full else args, check=True)
+        with open(out, encoding="utf-8") as handle:
+            result = json.load(handle)
+        result["label"], result["engine"] = label, engine
+        result["wall_s"] = time.perf_counter() - t
+        if engine == "sqlite":
+            result["db_mb"] = os.path.getsize(url.split("///", 1)[1]) / 1e6
+        return result
+    finally:
+        if engine == "postgresql":
+            asyncio.run(_pg_admin(pg_url or "", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def machine() -> dict:
+    memory = 0.0
+    with open("/proc/meminfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("MemTotal"):
+                memory = int(line.split()[1]) / 1024 / 1024
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    import sqlite3
+
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(), "memory_gb": memory,
+            "cpu": cpu, "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "packages": {p: version(p) for p in ("discord.py", "SQLAlchemy", "simcord", "aiosqlite", "asyncpg")}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="default")
+    parser.add_argument("--postgres", metavar="URL", help="postgresql+asyncpg://… (its role may CREATE DATABASE)")
+    parser.add_argument("--out", default="bench/RESULTS.md")
+    parser.add_argument("--load-seconds", type=float, default=None, help="sustained-load duration (default 60 s)")
+    args = parser.parse_args()
+    load_seconds = args.load_seconds or (60.0 if args.scale == "default" else 10.0)
+    started = time.perf_counter()
+    engines = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    results = []
+    with tempfile.TemporaryDirectory(prefix="alliance-bench-") as workdir:
+        for engine in engines:
+            for label, gen_args, calls, full in SCALES[args.scale]:
+                results.append(run_dataset(engine, args.postgres, label, gen_args, calls, full, load_seconds, workdir))
+                with open(os.path.join(os.path.dirname(args.out) or ".", "results.json"), "w", encoding="utf-8") as h:
+                    json.dump({"machine": machine(), "results": results}, h, default=str, indent=1)
+    runtime = time.perf_counter() - started
+    command = "python -m bench " + " ".join(a if "://" not in a else "URL" for a in sys.argv[1:])
+    table, markdown = render(machine(), results, runtime, command)
+    print(table)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        handle.write(markdown)
+    print(f"wrote {args.out} in {runtime:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
