@@ -5,27 +5,35 @@ It speaks just enough of Discord for discord.py's start-up and the bot's command
 - REST under `/api/v10`: `GET /users/@me`, `GET /oauth2/applications/@me`, `GET /gateway`,
   `GET /gateway/bot` (which names this server's own websocket URL) and the bulk command
   overwrites `PUT /applications/{app}/commands` and `PUT /applications/{app}/guilds/{guild}/commands`,
-  which answer with the created commands (ids assigned) as Discord does. Every other route gets a
-  JSON 404. Routes that need a token answer 401 unless `Authorization` is `Bot <token>`.
+  which answer with the created commands (ids assigned) as Discord does (optionally held until
+  `command_sync_quorum` of them have arrived, a start-up barrier for several clients), and
+  `POST /channels/{channel}/messages` (JSON or multipart with files), which answers with the
+  created message (author: the bot user) for a text channel of a configured guild and with
+  404 Unknown Channel otherwise. Every other route gets a JSON 404. Routes that need a token
+  answer 401 unless `Authorization` is `Bot <token>`.
 - the gateway at `/gateway-ws`: HELLO (op 10), heartbeat ACKs (op 1 → op 11), IDENTIFY (op 2) →
-  READY and one GUILD_CREATE per configured guild, REQUEST_GUILD_MEMBERS (op 8) → an empty
+  READY and one GUILD_CREATE per configured guild (with its `text_channels`), REQUEST_GUILD_MEMBERS (op 8) → an empty
   GUILD_MEMBERS_CHUNK, RESUME (op 6) → INVALID_SESSION. Payloads are sent as JSON text, or as a
   `zlib-stream` (each message compressed with a Z_SYNC_FLUSH suffix) or `zstd-stream` when the
   client asks for it with `?compress=` on the URL, as discord.py does.
 
-Everything is recorded (`requests`, `gateway_sessions`, `command_syncs`) so tests can assert on
-the traffic the client really produced. It listens on 127.0.0.1 with an ephemeral port.
+Everything is recorded (`requests`, `gateway_sessions`, `command_syncs`, `posted_messages`) so
+tests can assert on the traffic the client really produced. It listens on 127.0.0.1 with an ephemeral port.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.parser
+import email.policy
 import itertools
 import json
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -38,6 +46,7 @@ HEARTBEAT_INTERVAL_MS = 41_250
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, REQUEST_GUILD_MEMBERS = 0, 1, 2, 6, 8
 INVALID_SESSION, HELLO, HEARTBEAT_ACK = 9, 10, 11
 CLOSE_UNKNOWN_ERROR, CLOSE_DECODE_ERROR, CLOSE_AUTHENTICATION_FAILED = 4000, 4002, 4004
+GUILD_TEXT = 0  # channel type
 
 Json = dict[str, Any]
 
@@ -51,6 +60,27 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any = None
+
+
+@dataclass(frozen=True)
+class PostedFile:
+    """A file uploaded with a message (a `files[n]` part of a multipart body)."""
+
+    field: str
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    """One message the client created with `POST /channels/{channel}/messages`, as answered."""
+
+    id: int
+    channel_id: int
+    content: str
+    payload: Json  # the JSON body (or the multipart `payload_json`)
+    files: tuple[PostedFile, ...] = ()
 
 
 @dataclass
@@ -121,9 +151,22 @@ class FakeDiscord:
         application_id: int = 900_000_000_000_000_001,
         bot_user_id: int | None = None,
         bot_name: str = "alliance-bot",
+        text_channels: Mapping[int, Mapping[int, str]] | None = None,
+        command_sync_quorum: int = 1,
+        quorum_timeout: float = 30.0,
     ) -> None:
+        """`text_channels`: guild id → {channel id: name}, the text channels each guild has
+        (sent in its GUILD_CREATE; messages can be posted there and nowhere else).
+
+        `command_sync_quorum`: hold the answers to bulk command overwrites until this many have
+        arrived (at most `quorum_timeout` seconds), so that several clients leave that step of
+        their start-up together, e.g. to make two bot processes race for the same work."""
         self.token = token
         self.guild_ids = tuple(guild_ids)
+        self.text_channels = {guild: dict(channels) for guild, channels in (text_channels or {}).items()}
+        unknown = set(self.text_channels) - set(self.guild_ids)
+        if unknown:
+            raise ValueError(f"text_channels for guilds that are not configured: {sorted(unknown)}")
         self.application_id = application_id
         self.bot_user_id = bot_user_id if bot_user_id is not None else application_id
         self.bot_name = bot_name
@@ -131,6 +174,10 @@ class FakeDiscord:
         self.gateway_sessions: list[GatewaySession] = []
         # guild id (None for global) → the command payloads of the latest bulk overwrite
         self.command_syncs: dict[int | None, list[Json]] = {}
+        self.posted_messages: list[PostedMessage] = []
+        self.command_sync_quorum = command_sync_quorum
+        self.quorum_timeout = quorum_timeout
+        self._quorum_reached = asyncio.Event()
         self._ids = itertools.count(910_000_000_000_000_000)
         self._sockets: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
@@ -188,6 +235,15 @@ class FakeDiscord:
 
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and r.path == path]
+
+    def messages_in(self, channel_id: int) -> list[PostedMessage]:
+        return [m for m in self.posted_messages if m.channel_id == channel_id]
+
+    def guild_of_channel(self, channel_id: int) -> int | None:
+        for guild_id, channels in self.text_channels.items():
+            if channel_id in channels:
+                return guild_id
+        return None
 
     def summary(self) -> str:
         """Every request seen, one per line, for assertion messages."""
@@ -287,7 +343,10 @@ class FakeDiscord:
                     "flags": 0,
                 }
             ],
-            "channels": [],
+            "channels": [
+                self.text_channel(guild_id, channel_id, name, position)
+                for position, (channel_id, name) in enumerate(self.text_channels.get(guild_id, {}).items())
+            ],
             "threads": [],
             "emojis": [],
             "stickers": [],
@@ -296,6 +355,56 @@ class FakeDiscord:
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
+        }
+
+    def text_channel(self, guild_id: int, channel_id: int, name: str, position: int = 0) -> Json:
+        return {
+            "id": str(channel_id),
+            "type": GUILD_TEXT,
+            "guild_id": str(guild_id),
+            "name": name,
+            "position": position,
+            "permission_overwrites": [],
+            "parent_id": None,
+            "topic": None,
+            "nsfw": False,
+            "rate_limit_per_user": 0,
+            "last_message_id": None,
+            "default_auto_archive_duration": 1440,
+            "flags": 0,
+        }
+
+    def message(self, message_id: int, channel_id: int, payload: Json, files: Sequence[PostedFile]) -> Json:
+        """A created message as Discord answers it (no `guild_id`, like the REST answer)."""
+        return {
+            "id": str(message_id),
+            "channel_id": str(channel_id),
+            "type": 0,
+            "content": str(payload.get("content") or ""),
+            "author": self.bot_user(),
+            "timestamp": datetime.now(UTC).isoformat(),
+            "edited_timestamp": None,
+            "tts": bool(payload.get("tts", False)),
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "mention_channels": [],
+            "attachments": [
+                {
+                    "id": str(next(self._ids)),
+                    "filename": file.filename or file.field,
+                    "size": len(file.data),
+                    "url": f"{self.origin}/attachments/{channel_id}/{message_id}/{file.filename}",
+                    "proxy_url": f"{self.origin}/attachments/{channel_id}/{message_id}/{file.filename}",
+                    "content_type": file.content_type,
+                }
+                for file in files
+            ],
+            "embeds": payload.get("embeds") or [],
+            "components": payload.get("components") or [],
+            "pinned": False,
+            "flags": int(payload.get("flags") or 0),
+            **({"nonce": payload["nonce"]} if "nonce" in payload else {}),
         }
 
     # ------------------------------------------------------------------ application
@@ -309,6 +418,7 @@ class FakeDiscord:
         app.router.add_get(f"{api}/gateway/bot", self._gateway_bot)
         app.router.add_put(f"{api}/applications/{{app_id}}/commands", self._bulk_commands)
         app.router.add_put(f"{api}/applications/{{app_id}}/guilds/{{guild_id}}/commands", self._bulk_commands)
+        app.router.add_post(f"{api}/channels/{{channel_id}}/messages", self._create_message)
         app.router.add_get(GATEWAY_PATH, self._websocket)
         return app
 
@@ -397,7 +507,39 @@ class FakeDiscord:
             for command in payload
         ]
         self.command_syncs[guild_id] = payload
+        await self._await_quorum()
         return _json(created)
+
+    async def _await_quorum(self) -> None:
+        arrived = sum(1 for r in self.requests if r.method == "PUT" and r.path.endswith("/commands"))
+        if arrived >= self.command_sync_quorum:
+            self._quorum_reached.set()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._quorum_reached.wait(), self.quorum_timeout)
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _unauthorized()
+        channel = request.match_info["channel_id"]
+        channel_id = int(channel) if channel.isdigit() else -1
+        if self.guild_of_channel(channel_id) is None:
+            return _error(404, "Unknown Channel", 10003)
+        raw = await request.read()  # cached: the middleware read it first
+        payload: Any = None
+        files: list[PostedFile] = []
+        if request.content_type == "multipart/form-data":
+            payload, files = _parse_multipart(request.headers["Content-Type"], raw)
+        else:
+            with suppress(ValueError):
+                payload = json.loads(raw) if raw else {}
+        if not isinstance(payload, dict):
+            return _error(400, "Invalid Form Body", 50035)
+        if not payload.get("content") and not payload.get("embeds") and not files:
+            return _error(400, "Cannot send an empty message", 50006)
+        message_id = next(self._ids)
+        answer = self.message(message_id, channel_id, payload, files)
+        self.posted_messages.append(PostedMessage(message_id, channel_id, answer["content"], payload, tuple(files)))
+        return _json(answer)
 
     # ------------------------------------------------------------------ gateway
 
@@ -491,6 +633,27 @@ class FakeDiscord:
             "user_settings": {},
             "_trace": ["fake-discord"],
         }
+
+
+def _parse_multipart(content_type: str, body: bytes) -> tuple[Any, list[PostedFile]]:
+    """`payload_json` and the `files[n]` parts of a multipart/form-data body (as discord.py sends)."""
+    document = f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(document)
+    payload: Any = None
+    files: list[PostedFile] = []
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(data, bytes):
+            continue
+        if name == "payload_json":
+            try:
+                payload = json.loads(data)
+            except ValueError:
+                payload = None
+        else:
+            files.append(PostedFile(name, part.get_filename(), part.get_content_type(), data))
+    return payload, files
 
 
 def _json(data: Any, *, status: int = 200) -> web.Response:
