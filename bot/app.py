@@ -173,7 +173,7 @@ class AllianceBot(commands.Bot):
 
     async def close(self) -> None:
         self.digest_scheduler.stop()
-        self.delivery.stop()
+        await self.delivery.close()
         await super().close()
         await self.engine.dispose()
 

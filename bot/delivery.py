@@ -79,6 +79,15 @@ class Delivery:
     def stop(self) -> None:
         self.loop.cancel()
 
+    async def close(self) -> None:
+        """Stop the loop and let in-flight delivery passes finish being cancelled, so no database
+        connection is left open when the engine is disposed."""
+        self.loop.cancel()
+        pending = [task for task in (self.loop.get_task(), *self._kicks) if task is not None and not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     def kick(self) -> None:
         """A command just enqueued something: deliver it now rather than at the next tick.
 
