@@ -72,7 +72,7 @@ async def test_share_extracts_indicators_posts_a_card_and_opens_a_thread(world: 
     assert result.ephemeral
     text = result.response.content
     assert "Shared **IN-000001** at TLP:AMBER with Watches & Jewellery" in text
-    assert "phone: \\+86 138 0013 8000" in text and "wechat: lucky\\_star88" in text
+    assert "phone: +86 138 0013 8000" in text and "wechat: lucky\\_star88" in text
     assert "email: sales@lucky-star.example.com" in text.lower()
     assert "listing: " in text and "something odd here" in text
     card = next(m for m in world.watches.history() if m.content.startswith("**IN-000001** · TLP:AMBER"))
