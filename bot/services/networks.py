@@ -22,6 +22,7 @@ from db.models import IntelIndicator, IntelReport, Takedown, Tlp, WarninglistEnt
 
 Value = tuple[str, str]  # (type, normalised value)
 NETWORK_LIMIT = 500  # reports; a bigger network is cut and says so
+IN_BATCH = 5000  # ids per IN (...) list
 
 
 @dataclass(frozen=True)
@@ -197,14 +198,21 @@ class Correlator:
         """Connected components among `report_ids` (union-find over their linkable values)."""
         if not report_ids:
             return []
-        rows = list(
-            await session.execute(
+        rows: list[tuple[int, str, str]] = []
+        for start in range(0, len(report_ids), IN_BATCH):  # SQLite caps bound parameters per statement
+            batch = report_ids[start : start + IN_BATCH]
+            found = await session.execute(
                 select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value).where(
-                    IntelIndicator.report_id.in_(report_ids)
+                    IntelIndicator.report_id.in_(batch)
                 )
             )
-        )
-        linkable, _, _ = await self._linkable(session, {(kind, value) for _, kind, value in rows})
+            rows += [(number, kind, value) for number, kind, value in found]
+        values = {(kind, value) for _, kind, value in rows}
+        linkable: set[Value] = set()
+        ordered = sorted(values)
+        for start in range(0, len(ordered), IN_BATCH // 2):
+            batch_linkable, _, _ = await self._linkable(session, ordered[start : start + IN_BATCH // 2])
+            linkable |= batch_linkable
         parent = {number: number for number in report_ids}
 
         def root(number: int) -> int:
