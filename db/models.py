@@ -200,6 +200,8 @@ class Takedown(Base):
         ),
         Index("ix_takedown_filer_filed", "filer_id", "filed_at"),
         Index("ix_takedown_status_due", "status", "due_at"),
+        Index("ix_takedown_status_at_risk", "status", "at_risk_at"),  # the SLA loop's next deadline
+        Index("ix_takedown_seller_flags", "seller_key", "status", "listing_key"),  # seller flags from the index
         Index("ix_takedown_org_filed", "organisation_id", "filed_at"),
         Index("ix_takedown_group_filed", "working_group_id", "filed_at"),
     )
