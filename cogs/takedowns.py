@@ -26,7 +26,7 @@ from bot.services.takedowns import (
     takedown_id,
 )
 from cogs._common import Interaction, caller_of, group_autocomplete, home_channel_id, reply
-from db.models import TakedownReason, TakedownStatus
+from db.models import Takedown, TakedownReason, TakedownStatus
 
 if TYPE_CHECKING:
     from bot.app import AllianceBot
@@ -65,6 +65,11 @@ def filed_text(filed: Filed) -> str:
     if filed.other_members:
         text += f"\nAlso reported by {filed.other_members} other member(s)."
     return text
+
+
+def state_text(takedown: Takedown) -> str:
+    counter = f" (counter-notice: {takedown.counter_state.value})" if takedown.counter_state else ""
+    return f"{takedown_id(takedown.id)} is now **{takedown.status.value}**{counter}."
 
 
 def draft_text(draft: Draft) -> str:
@@ -488,12 +493,7 @@ class TakedownCog(commands.Cog, name="Takedowns"):
     ) -> None:
         takedown = await self.bot.takedowns.review(caller_of(interaction), parse_takedown_id(id), decision, note)
         self.bot.delivery.kick()
-        await reply(
-            interaction,
-            f"{takedown_id(takedown.id)} is now **{takedown.status.value}**"
-            + (f" (counter-notice: {takedown.counter_state.value})" if takedown.counter_state else "")
-            + ".",
-        )
+        await reply(interaction, state_text(takedown))
 
     review.autocomplete("id")(id_autocomplete)
 
@@ -511,12 +511,7 @@ class TakedownCog(commands.Cog, name="Takedowns"):
             caller_of(interaction), parse_takedown_id(id), action, note, await evidence_of(evidence)
         )
         self.bot.delivery.kick()
-        await reply(
-            interaction,
-            f"{takedown_id(takedown.id)} is now **{takedown.status.value}**"
-            + (f" (counter-notice: {takedown.counter_state.value})" if takedown.counter_state else "")
-            + ".",
-        )
+        await reply(interaction, state_text(takedown))
 
     respond.autocomplete("id")(id_autocomplete)
 

@@ -176,23 +176,7 @@ class TakedownService:
             chosen = await self._right(session, org, right)
             _check_reason(reason, chosen)
             group = await self._group_for(session, standing, org, channel_id)
-            seller_text = (seller or "").strip() or None
-            return Draft(
-                listing=listing,
-                submitted_url=url.strip()[:2048],
-                right_id=chosen.id,
-                right_label=right_label(chosen),
-                organisation_id=org.id,
-                organisation_name=org.name,
-                working_group_id=group.id if group else None,
-                working_group_name=group.name if group else None,
-                reason=reason,
-                seller_key=seller_key(seller_text) if seller_text else listing.seller,
-                seller_text=seller_text,
-                note=_note(note),
-                evidence=tuple(evidence),
-                guild_id=caller.guild_id,
-            )
+            return _draft(listing, url, chosen, org, group, reason, seller, note, tuple(evidence), caller.guild_id)
 
     async def file(self, caller: Caller, draft: Draft) -> Filed:
         """File a confirmed draft. Re-checks what may have changed since it was prepared."""
@@ -932,10 +916,26 @@ def _bulk_draft(
     if right.expires_on is not None and right.expires_on < today:
         raise InvalidInput(f"right {right_label(right)} expired on {right.expires_on.isoformat()}")
     _check_reason(reason, right)
-    seller_text = row.seller.strip() or None
+    return _draft(listing, row.url, right, org, group, reason, row.seller, row.note, (), guild_id)
+
+
+def _draft(
+    listing: Listing,
+    url: str,
+    right: IpRight,
+    org: Organisation,
+    group: WorkingGroup | None,
+    reason: TakedownReason,
+    seller: str | None,
+    note: str | None,
+    evidence: tuple[dict[str, Any], ...],
+    guild_id: int | None,
+) -> Draft:
+    """The one way a checked filing (single or bulk row) becomes a `Draft`."""
+    seller_text = (seller or "").strip() or None
     return Draft(
         listing=listing,
-        submitted_url=row.url[:2048],
+        submitted_url=url.strip()[:2048],
         right_id=right.id,
         right_label=right_label(right),
         organisation_id=org.id,
@@ -945,8 +945,8 @@ def _bulk_draft(
         reason=reason,
         seller_key=seller_key(seller_text) if seller_text else listing.seller,
         seller_text=seller_text,
-        note=_note(row.note),
-        evidence=(),
+        note=_note(note),
+        evidence=evidence,
         guild_id=guild_id,
     )
 
