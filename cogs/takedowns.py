@@ -319,7 +319,7 @@ class ReviewButton(
                 return
             takedown = await bot.takedowns.review(caller_of(interaction), self.number, self.decision)
             bot.delivery.kick()
-            await reply(interaction, f"{takedown_id(takedown.id)} is now **{takedown.status.value}**.")
+            await reply(interaction, state_text(takedown))
         except Exception as error:  # buttons have no command tree: report like commands do
             await report_error(interaction, error)
 
