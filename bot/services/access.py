@@ -5,8 +5,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import NotFound
 from bot.permissions import Caller, GroupRef, OrgRef, Standing
 from db.models import GuildSettings, Member, WorkingGroup
+
+
+async def find_group(session: AsyncSession, slug: str, *, live: bool = False) -> WorkingGroup:
+    """The working group a `group` option names (by slug, as autocomplete fills it), or a
+    refusal saying there is none; `live` also refuses archived groups."""
+    group = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == slug.strip().lower()))
+    if group is None or (live and group.archived):
+        kind = "live working group" if live else "working group"
+        raise NotFound(f"There is no {kind} `{slug[:64]}`.")
+    return group
 
 
 def group_ref(group: WorkingGroup) -> GroupRef:

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.errors import InvalidInput, NotFound
 from bot.ids import format_id, parse_id
-from bot.permissions import Caller, GroupRef, require_lead, require_member
+from bot.permissions import Caller, require_lead, require_member
 from bot.services import audit
-from bot.services.access import load_standing
+from bot.services.access import find_group, group_ref, load_standing
 from bot.services.tlp import Viewer, visible_condition
 from db.engine import SessionFactory
-from db.models import EnforcementCase, IntelReport, WorkingGroup
+from db.models import EnforcementCase, IntelReport
 
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "HKD", "JPY", "KRW", "SGD", "MYR", "THB", "VND", "IDR", "PHP", "INR",
               "AUD", "CAD", "CHF", "BRL", "MXN", "TRY", "AED")  # fmt: skip
@@ -78,10 +78,8 @@ class CaseService:
             raise InvalidInput(f"The date must be between {EARLIEST.isoformat()} and today ({today.isoformat()}).")
         async with self._sessions.begin() as session:
             standing = await load_standing(session, caller)
-            row = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == group.strip().lower()))
-            if row is None or row.archived:
-                raise NotFound(f"There is no live working group `{group[:64]}`.")
-            require_lead(standing, GroupRef(row.id, row.slug, row.name), row.lead_role_id)
+            row = await find_group(session, group, live=True)
+            require_lead(standing, group_ref(row), row.lead_role_id)
             report_number = None
             if intel:
                 report_number = parse_id("IN", intel)
@@ -131,10 +129,7 @@ class CaseService:
                 require_member(standing)
             query = select(EnforcementCase)
             if group:
-                row = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == group.strip().lower()))
-                if row is None:
-                    raise NotFound(f"There is no working group `{group[:64]}`.")
-                query = query.where(EnforcementCase.working_group_id == row.id)
+                query = query.where(EnforcementCase.working_group_id == (await find_group(session, group)).id)
             cases = list(
                 await session.scalars(
                     query.order_by(EnforcementCase.action_date.desc(), EnforcementCase.id.desc()).limit(limit)

@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.errors import Conflict, InvalidInput, NotFound
-from bot.permissions import Caller, GroupRef, require_admin, require_lead, require_member
+from bot.permissions import Caller, require_admin, require_lead, require_member
 from bot.rendering import render, split_message
 from bot.services import audit, outbox
-from bot.services.access import load_standing
+from bot.services.access import find_group, group_ref, load_standing
 from bot.services.business_time import BusinessCalendar
 from bot.services.cases import Totals, totals_of
 from bot.services.intel import report_id
@@ -294,10 +294,7 @@ class DigestService:
     async def _scope(self, session: AsyncSession, group: str | None) -> str:
         if not group:
             return ALLIANCE
-        row = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == group.strip().lower()))
-        if row is None or row.archived:
-            raise NotFound(f"There is no live working group `{group[:64]}`.")
-        return group_scope(row.slug)
+        return group_scope((await find_group(session, group, live=True)).slug)
 
     # ------------------------------------------------------------------ runs
 
@@ -404,10 +401,9 @@ class DigestService:
             if schedule.group_id is None:
                 require_admin(standing)
             else:
-                slug = scope.removeprefix("group:")
                 row = await session.get(WorkingGroup, schedule.group_id)
                 assert row is not None
-                require_lead(standing, GroupRef(row.id, slug, row.name), row.lead_role_id)
+                require_lead(standing, group_ref(row), row.lead_role_id)
             now = self._clock()
             start = last_fire(schedule.trigger, now) or now - timedelta(days=7)
             figures = await self.figures(session, schedule, start, now)

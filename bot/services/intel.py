@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.ids import format_id, parse_id
-from bot.permissions import Caller, GroupRef, Standing, require_admin, require_lead, require_member
+from bot.permissions import Caller, Standing, require_admin, require_lead, require_member
 from bot.rendering import render
 from bot.services import audit, outbox
-from bot.services.access import load_standing
+from bot.services.access import find_group, group_ref, load_standing
 from bot.services.indicators import Extraction, Indicator, extract, parse_lookup
 from bot.services.intel_export import export_csv, export_stix
 from bot.services.listings import Listing, canonicalise
@@ -156,9 +156,7 @@ class IntelService:
     ) -> WorkingGroup:
         group = None
         if slug:
-            group = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == slug.strip().lower()))
-            if group is None:
-                raise NotFound(f"There is no working group `{slug[:64]}`.")
+            group = await find_group(session, slug)
         elif channel_id is not None:
             group = await session.scalar(select(WorkingGroup).where(WorkingGroup.channel_id == channel_id))
         if group is None:
@@ -338,10 +336,7 @@ class IntelService:
                 require_member(standing)
             query = select(IntelReport).where(visible_condition(Viewer.of(standing)), IntelReport.tlp.in_(EXPORTABLE))
             if group:
-                row = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == group.strip().lower()))
-                if row is None:
-                    raise NotFound(f"There is no working group `{group[:64]}`.")
-                query = query.where(IntelReport.working_group_id == row.id)
+                query = query.where(IntelReport.working_group_id == (await find_group(session, group)).id)
             reports = list(await session.scalars(query.order_by(IntelReport.id).limit(EXPORT_LIMIT)))
             audit.record(
                 session,
@@ -655,10 +650,8 @@ class ChatService:
     async def set_enabled(self, caller: Caller, group: str, enabled: bool) -> WorkingGroup:
         async with self._sessions.begin() as session:
             standing = await load_standing(session, caller)
-            row = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == group.strip().lower()))
-            if row is None or row.archived:
-                raise NotFound(f"There is no live working group `{group[:64]}`.")
-            require_lead(standing, GroupRef(row.id, row.slug, row.name), row.lead_role_id)
+            row = await find_group(session, group, live=True)
+            require_lead(standing, group_ref(row), row.lead_role_id)
             row.chat_replies = enabled
             audit.record(
                 session,

@@ -18,7 +18,7 @@ from bot.clock import Clock
 from bot.errors import NotFound
 from bot.permissions import Caller, Standing, require_admin, require_member
 from bot.services import audit
-from bot.services.access import load_standing
+from bot.services.access import find_group, load_standing
 from bot.services.business_time import BusinessCalendar
 from bot.services.listings import Listing, canonicalise
 from bot.services.takedown_csv import write_csv
@@ -33,7 +33,6 @@ from db.models import (
     Organisation,
     Takedown,
     TakedownStatus,
-    WorkingGroup,
 )
 
 PAGE_SIZE = 10
@@ -226,10 +225,7 @@ class TakedownQueries:
         if status is not None:
             query = query.where(Takedown.status == status)
         if group:
-            row = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == group.strip().lower()))
-            if row is None:
-                raise NotFound(f"There is no working group `{group[:64]}`.")
-            query = query.where(Takedown.working_group_id == row.id)
+            query = query.where(Takedown.working_group_id == (await find_group(session, group)).id)
         return query
 
     async def sla(self, caller: Caller, *, group: str | None = None) -> SlaView:
@@ -242,9 +238,7 @@ class TakedownQueries:
             group_row = None
             conditions: list[Any] = []
             if group:
-                group_row = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == group.strip().lower()))
-                if group_row is None:
-                    raise NotFound(f"There is no working group `{group[:64]}`.")
+                group_row = await find_group(session, group)
                 conditions.append(Takedown.working_group_id == group_row.id)
             windows = []
             for days in (7, 30):
