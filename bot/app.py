@@ -9,7 +9,6 @@ from datetime import timedelta
 import discord
 from discord import app_commands
 from discord.ext import commands
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from bot import __version__
@@ -27,7 +26,7 @@ from bot.services.networks import Correlator
 from bot.services.takedown_queries import TakedownQueries
 from bot.services.takedowns import TakedownService
 from bot.settings import Settings
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_session_factory, database_unavailable
 from db.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -67,20 +66,6 @@ async def report_error(interaction: discord.Interaction[AllianceBot], error: Exc
 
 def _command_name(interaction: discord.Interaction[AllianceBot]) -> str:
     return interaction.command.qualified_name if interaction.command else "component"
-
-
-def database_unavailable(error: BaseException | None) -> bool:
-    """Lost or refused database connections, pool exhaustion and lock timeouts: the action
-    could not run, nothing was written (its transaction never committed)."""
-    while error is not None:
-        if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError)):
-            return True
-        if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-            return True
-        if isinstance(error, OSError) and error.errno is not None:
-            return True
-        error = error.__cause__ or error.__context__
-    return False
 
 
 async def send_ephemeral(interaction: discord.Interaction[AllianceBot], message: str) -> None:

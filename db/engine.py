@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -46,3 +47,27 @@ def create_engine(url: str | URL) -> AsyncEngine:
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions that keep loaded attributes after commit, so results can be rendered."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Lost or refused database connections, pool exhaustion and lock timeouts: the action
+    could not run, nothing was written (its transaction never committed)."""
+    while error is not None:
+        if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError)):
+            return True
+        if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, OSError) and error.errno is not None:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def unavailable_reason(error: BaseException) -> str:
+    """A safe one-word account of why the database is unreachable: the innermost exception's
+    class name (its message may quote the connection URL, password included)."""
+    seen = {id(error)}
+    while (inner := error.__cause__ or error.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        error = inner
+    return type(error).__name__
