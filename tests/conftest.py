@@ -22,6 +22,7 @@ from bot.errors import AllianceError
 from bot.settings import Settings
 from db.engine import create_engine
 from db.migrate import upgrade
+from tests import figures
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 ENGINES = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -96,6 +97,15 @@ def is_expected_refusal(error: BaseException) -> bool:
     """A refusal the user is told about is behaviour, not a bug; everything else fails the test."""
     cause = error.__cause__ if isinstance(error, app_commands.CommandInvokeError) else error
     return isinstance(cause, AllianceError) or isinstance(error, app_commands.CheckFailure)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The run's own figures (see tests/figures.py), printed even when every test passed."""
+    lines = figures.summary()
+    if lines:
+        terminalreporter.section("figures for TESTING.md")
+        for line in lines:
+            terminalreporter.line(line)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -15,7 +15,6 @@ The last test prints `hostile inputs: <parser>=<n> ...` with the inputs each par
 from __future__ import annotations
 
 import re
-from collections import Counter
 from datetime import date
 from decimal import Decimal
 
@@ -31,8 +30,7 @@ from bot.services.alliance import clean_name
 from bot.services.cases import MAX_SEIZURE, _amount, _date
 from bot.services.digests import parse_cron
 from bot.services.takedown_csv import MAX_ROWS, BulkRow, parse_bulk
-
-TRIED: Counter[str] = Counter()
+from tests.figures import record
 
 HOSTILE = settings(
     max_examples=10_000,
@@ -75,7 +73,7 @@ hostile_text = st.lists(fragment, max_size=4).map("".join)
 
 
 def _tried(name: str) -> None:
-    TRIED[name] += 1
+    record("hostile inputs tried", name)
 
 
 # ------------------------------------------------------------------ bulk CSV
@@ -458,12 +456,3 @@ def test_escaped_text_never_mentions_and_keeps_its_letters(text: str) -> None:
 def test_escape_breaks_mentions_hidden_behind_invisible_characters() -> None:
     for text in ("@\u200deveryone", "<\u200d@123456789012345678>", "@\u2060here", "\u202e@everyone"):
         assert LIVE_MENTION.search(escape(text)) is None
-
-
-# ------------------------------------------------------------------ figures
-
-
-def test_zz_print_hostile_input_counts() -> None:
-    """Runs last in this module (pytest keeps definition order): the figures for TESTING.md."""
-    names = ("parse_bulk", "parse_cron", "parse_id", "clean_name", "case_amount", "case_date", "escape")
-    print("\nhostile inputs: " + " ".join(f"{name}={TRIED[name]}" for name in names))

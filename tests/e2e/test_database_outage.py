@@ -22,6 +22,7 @@ from bot.app import AllianceBot
 from db.models import Organisation, Takedown
 from tests.e2e.test_takedowns import right_id
 from tests.e2e.world import World, arrange, wire
+from tests.figures import record
 from tests.pg_server import PrivatePostgres
 
 UNAVAILABLE = "temporarily unavailable, so nothing was saved"
@@ -70,8 +71,7 @@ async def organisation_names(bot: AllianceBot) -> set[str]:
 @pytest.mark.allow_bot_errors  # the outage's refusals are logged as warnings, not as bugs, but reach on_error
 async def test_postgresql_stopped_and_started(world: World, bot: AllianceBot, server: PrivatePostgres) -> None:
     right = await right_id(bot, "TM-778812")
-    outages = 0
-    refused = 0
+    outages = refused = 0
     for number, mode in enumerate(MODES, start=1):
         await server.stop_async(mode)
         outages += 1
@@ -111,4 +111,5 @@ async def test_postgresql_stopped_and_started(world: World, bot: AllianceBot, se
     assert len(listings) == len(MODES) and all("8000000000" in url for url in listings), listings
     health = await world.owner.slash(world.general, "alliance health")
     assert "**Database:** reachable" in health.response.content
-    print(f"database outages: {outages} ({', '.join(MODES)}), commands refused cleanly: {refused}, recovered: yes")
+    record("faults survived", "PostgreSQL stopped and started", outages)
+    record("faults survived", "commands refused during an outage", refused)

@@ -29,6 +29,7 @@ from bot.app import AllianceBot
 from bot.errors import AllianceError, NotFound, PermissionDenied
 from db.models import Base, IpRight, Takedown
 from tests.e2e.world import World, arrange, grant_role, wire
+from tests.figures import record
 
 ROLES = ("no link", "member", "other group's member", "group lead", "reviewer", "admin")
 EVERYONE = frozenset(ROLES)
@@ -96,7 +97,6 @@ HIDDEN = re.compile(
     r"you can see|you may see|that you|not found|no such|not subscribed|of your|do not watch", re.IGNORECASE
 )
 
-CHECKED: list[int] = [0]
 _urls = itertools.count(700_000_000_001)
 
 
@@ -385,7 +385,7 @@ async def test_only_the_allowed_roles_act_and_refusals_name_what_is_missing(alli
         assert allowed is not None, f"/{command} has no permission expectation"
         for role in ROLES:
             refused, refusals, messages = await alliance.run(command, role)
-            CHECKED[0] += 1
+            record("permission pairs", alliance.bot.database_backend)
             acted = not refused
             if acted != (role in allowed):
                 detail = refusals[0].message if refusals else (messages[0].content[:120] if messages else "")
@@ -410,7 +410,7 @@ async def test_a_reviewer_who_loses_the_role_cannot_press_review_buttons(allianc
     for label in ("Removed", "Rejected", "Needs info"):
         before = await alliance.fingerprint()
         pressed = await w.reviewer.click(card, label=label)
-        CHECKED[0] += 1
+        record("permission pairs", alliance.bot.database_backend)
         assert pressed.modal is None
         answer = pressed.response or pressed.followups[0]
         assert answer.ephemeral and "reviewer role" in answer.content
@@ -440,7 +440,7 @@ async def test_a_member_unlinked_before_confirming_files_nothing(alliance: Allia
     before = await alliance.fingerprint()
     for prepared, label in ((shown, "File takedown"), (bulk, "File all")):
         pressed = await w.alice.click(prepared.response, label=label)
-        CHECKED[0] += 1
+        record("permission pairs", alliance.bot.database_backend)
         texts = [m.content for m in [pressed.response, *pressed.followups] if m is not None]
         assert any("link" in text or "no longer act" in text for text in texts), texts
     after = await alliance.fingerprint()
@@ -458,11 +458,7 @@ async def test_a_member_who_leaves_the_group_can_no_longer_share_there(alliance:
     await alliance.env.settle()
     before = await alliance.fingerprint()
     done = await w.alice.submit_modal(shown, {"title": "late", "observed": "late", "indicators": ""})
-    CHECKED[0] += 1
+    record("permission pairs", alliance.bot.database_backend)
     answer = done.response or done.followups[0]
     assert answer.ephemeral and "not in Watches & Jewellery" in answer.content
     assert await alliance.fingerprint() == before
-
-
-def test_zz_print_permission_pairs() -> None:
-    print(f"\npermission pairs checked: {CHECKED[0]}")

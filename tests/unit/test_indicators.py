@@ -24,6 +24,7 @@ from bot.services.indicators import (
     normalise,
     parse_lookup,
 )
+from tests.figures import record
 
 # ------------------------------------------------------- variants → one value
 
@@ -776,6 +777,7 @@ def _report(data: bytes) -> str:
 
 
 def _check_extraction(body: str, lines: str) -> None:
+    record("hostile inputs tried", "indicator extractor")
     try:
         extraction = extract(body, lines)
     except InvalidInput as refusal:
@@ -815,6 +817,7 @@ def test_extract_arbitrary_text(body: str, lines: str) -> None:
 @given(st.sampled_from(INDICATOR_TYPES), st.binary(max_size=12))
 def test_normalise_and_lookup_are_total_and_idempotent(type_: str, data: bytes) -> None:
     text = _report(data)
+    record("hostile inputs tried", "indicator normaliser", 3)
     for kind, given_text in ((type_, text), ("lookup", text), ("lookup", f"{type_}: {text}")):
         try:
             indicator = parse_lookup(given_text) if kind == "lookup" else normalise(kind, given_text)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.errors import InvalidInput
 from bot.services.listings import MAX_KEY_LENGTH, MAX_URL_LENGTH, Listing, canonicalise, seller_key
+from tests.figures import record
 
 # ------------------------------------------------------- variants → one key
 
@@ -491,6 +492,7 @@ _url_text = st.tuples(
 
 
 def _check(text: str) -> None:
+    record("hostile inputs tried", "listing canonicaliser")
     try:
         listing = canonicalise(text)
     except InvalidInput as refusal:
@@ -520,6 +522,7 @@ def test_url_shaped_text_is_a_listing_or_a_refusal_and_idempotent(text: str) -> 
 @settings(max_examples=2_000, deadline=None)
 @given(st.text(max_size=250))
 def test_seller_key_is_idempotent(text: str) -> None:
+    record("hostile inputs tried", "seller key")
     try:
         key = seller_key(text)
     except InvalidInput:
