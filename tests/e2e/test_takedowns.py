@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 import simcord
@@ -13,6 +14,7 @@ from bot.app import AllianceBot, create_bot
 from bot.settings import Settings
 from db.models import AuditEntry, OutboxMessage, Takedown, TakedownStatus
 from tests.e2e.world import World, arrange, wire
+from tests.figures import record
 
 LISTING = "https://item.taobao.com/item.htm?id=612345678901&spm=a21bo.123&scm=1007"
 LISTING_VARIANT = "HTTPS://h5.m.taobao.com/awp/core/detail.htm?id=612345678901#reviews"
@@ -423,6 +425,41 @@ async def test_bulk_refuses_broken_files(world: World, bot: AllianceBot, data: b
     shown = await world.alice.slash(world.watches, "takedown bulk", csv=("x.csv", data))
     assert message in shown.followups[0].content if shown.followups else message in shown.response.content
     assert await takedowns(bot) == []
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+SIX_MB = ("url,right,reason\n" + "https://www.ebay.com/itm/1,TM-778812,counterfeit\n" * 130_000).encode()
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "claimed_size", "message"),
+    [
+        ("takedowns.csv", PNG, None, "not UTF-8"),  # an image renamed to .csv
+        ("takedowns.csv", "url,right,reason\nx,y,z\n".encode("utf-16"), None, "not UTF-8"),  # wrong encoding
+        ("takedowns.csv", b"url,right,reason\n\x00\x00,TM,counterfeit\n", None, "NUL bytes"),
+        ("takedowns.csv", SIX_MB, 2_048, "is 6.1 MB; at most 5 MB"),  # says 2 KB, delivers 6 MB
+        ("takedowns.csv", b"url,right,reason\n", 50 * 1_048_576, "is 50.0 MB; at most 5 MB"),  # says 50 MB
+    ],
+    ids=["image-named-csv", "utf-16", "nul-bytes", "understated-size", "overstated-size"],
+)
+async def test_bulk_refuses_attachments_that_lie_about_type_or_size(
+    world: World, bot: AllianceBot, env: simcord.Env, filename: str, data: bytes, claimed_size: int | None, message: str
+) -> None:
+    """The file is judged by its bytes, never by its name or declared type; the declared size
+    only decides whether to download it at all, and the downloaded bytes are measured again."""
+    if claimed_size is not None:
+        store = env.backend.cdn.store_attachment
+
+        def lying_store(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            return {**store(*args, **kwargs), "size": claimed_size}
+
+        env.backend.cdn.store_attachment = lying_store  # type: ignore[method-assign]
+    shown = await world.alice.slash(world.watches, "takedown bulk", csv=(filename, data))
+    answer = shown.followups[0] if shown.followups else shown.response
+    assert shown.ephemeral and message in answer.content, answer.content
+    assert answer.components == []
+    assert await takedowns(bot) == []
+    record("faults survived", "attachments lying about type or size")
 
 
 async def test_outbox_delivers_each_notice_once(world: World, env: simcord.Env, bot: AllianceBot) -> None:
