@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import simcord
@@ -23,6 +24,7 @@ from bot.settings import Settings
 from db.engine import create_engine
 from db.migrate import upgrade
 from tests import figures
+from tests.figures import record
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 ENGINES = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -112,6 +114,24 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_bot_errors: the test provokes a bot error on purpose")
 
 
+def _count_injected_faults(environment: simcord.Env) -> list[tuple[dict[str, Any], int]]:
+    """Wrap `inject_error` so the run can report how many injected error responses fired.
+
+    SimCord counts a fault's remaining `times` down in the fault's own dict as it fires; faults
+    without a limit are left out of the figure (they have no count to read).
+    """
+    injected: list[tuple[dict[str, Any], int]] = []
+    inject = environment.inject_error
+
+    def counting(method: str, path: str, *, times: int | None = 1, **options: Any) -> None:
+        inject(method, path, times=times, **options)
+        if times is not None:
+            injected.append((environment.backend.faults[-1], times))
+
+    environment.inject_error = counting  # type: ignore[method-assign]
+    return injected
+
+
 @pytest.fixture
 async def env(bot: AllianceBot, request: pytest.FixtureRequest) -> AsyncIterator[simcord.Env]:
     """The real bot logged in to SimCord's in-memory Discord.
@@ -120,11 +140,14 @@ async def env(bot: AllianceBot, request: pytest.FixtureRequest) -> AsyncIterator
     SimCord's own error check is replaced by one that lets only those through.
     """
     environment = simcord.Env(bot, check_errors=False, settle_timeout=30)
+    injected = _count_injected_faults(environment)
     await environment.start()
     try:
         yield environment
     finally:
         await environment.shutdown()
+    for fault, times in injected:
+        record("faults survived", f"injected HTTP {fault['status']} responses", times - max(fault["times"], 0))
     unexpected = [error for error in environment.errors if not is_expected_refusal(error)]
     if unexpected and request.node.get_closest_marker("allow_bot_errors") is None:
         raise ExceptionGroup("the bot raised unexpected errors", unexpected)  # type: ignore[type-var]
