@@ -51,6 +51,16 @@ async def report_error(interaction: discord.Interaction[AllianceBot], error: Exc
     elif database_unavailable(original):
         log.warning("database unavailable during %s: %s", _command_name(interaction), type(original).__name__)
         message = "The database is temporarily unavailable, so nothing was saved. Please try again in a minute."
+    elif isinstance(original, discord.HTTPException):
+        # Discord refused one of our calls (often the reply itself), possibly after the action
+        # committed: saying "nothing was changed" here could be a lie.
+        log.warning(
+            "Discord answered %s (code %s) during %s", original.status, original.code, _command_name(interaction)
+        )
+        message = (
+            f"Discord did not accept part of my answer (HTTP {original.status}). What you asked for may "
+            "already be saved: check before repeating it (takedowns are never filed twice)."
+        )
     elif isinstance(error, app_commands.CheckFailure):
         message = str(error) or "You cannot use this command here."
     elif isinstance(error, app_commands.TransformerError):

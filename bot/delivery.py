@@ -154,9 +154,8 @@ class Delivery:
             posted = await self._post(message)
         except discord.HTTPException as error:
             permanent = error.code in PERMANENT_CODES or error.status in (400, 403, 404)
-            await self.outbox.failed_attempt(
-                message.id, f"{error.status} {error.code}", self.bot.clock(), permanent=permanent
-            )
+            reason = f"HTTP {error.status}" + (f" (Discord code {error.code})" if error.code else "")
+            await self.outbox.failed_attempt(message.id, reason, self.bot.clock(), permanent=permanent)
             log.warning("outbox %s: Discord answered %s (%s)", message.id, error.status, error.code)
             return 0
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
