@@ -22,6 +22,7 @@ from bot.services.takedowns import (
     BulkResult,
     Draft,
     Filed,
+    parse_reason,
     parse_takedown_id,
     takedown_id,
 )
@@ -242,10 +243,7 @@ class PrefilledFiling(discord.ui.Modal, title="File a takedown"):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         bot: AllianceBot = interaction.client
-        try:
-            reason = TakedownReason(self.reason.value.strip().lower())
-        except ValueError:
-            raise InvalidInput("The reason must be counterfeit, trademark, copyright, patent or design.") from None
+        reason = parse_reason(self.reason.value)
         caller = caller_of(interaction)
         prepared = await bot.takedowns.prepare(
             caller,

@@ -16,6 +16,7 @@ from bot.errors import Conflict, InvalidInput, NotFound
 from bot.permissions import Caller, Standing, require_admin
 from bot.services import audit
 from bot.services.access import load_standing
+from bot.services.text import plain_text
 from db.engine import SessionFactory
 from db.models import GuildSettings, IpRight, Member, Organisation, RightKind, WorkingGroup
 
@@ -190,7 +191,7 @@ class AllianceService:
             group = WorkingGroup(
                 slug=slug,
                 name=name,
-                description=description.strip(),
+                description=plain_text(description),
                 channel_id=channel_id,
                 member_role_id=member_role_id,
                 lead_role_id=lead_role_id,

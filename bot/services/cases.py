@@ -18,6 +18,7 @@ from bot.ids import format_id, parse_id
 from bot.permissions import Caller, require_lead, require_member
 from bot.services import audit
 from bot.services.access import find_group, group_ref, load_standing
+from bot.services.text import plain_text
 from bot.services.tlp import Viewer, visible_condition
 from db.engine import SessionFactory
 from db.models import EnforcementCase, IntelReport
@@ -69,7 +70,7 @@ class CaseService:
         for name, count in (("arrests", arrests), ("locations", locations)):
             if not 0 <= count <= MAX_COUNT:
                 raise InvalidInput(f"`{name}` must be between 0 and {MAX_COUNT:,}.")
-        text = " ".join(summary.split())
+        text = " ".join(plain_text(summary).split())
         if not 10 <= len(text) <= 1000:
             raise InvalidInput("The summary must be 10 to 1,000 characters: what was done, where.")
         today = self._clock().date()

@@ -27,6 +27,7 @@ from bot.services.indicators import Extraction, Indicator, extract, parse_lookup
 from bot.services.intel_export import export_csv, export_stix
 from bot.services.listings import Listing, canonicalise
 from bot.services.networks import Correlator, Link, Network
+from bot.services.text import plain_text
 from bot.services.tlp import EXPORTABLE, SHAREABLE_BEYOND_AUDIENCE, Viewer, can_see, visible_condition
 from db.engine import SessionFactory
 from db.models import (
@@ -99,8 +100,7 @@ class IntelService:
         recipients: Sequence[int] = (),
         channel_id: int | None = None,
     ) -> Shared:
-        title, body = _text(title, "title", TITLE_MAX), _text(body, "observation", BODY_MAX)
-        extraction = extract(body, indicator_lines, default_region=self._region)
+        title, body, extraction = read_report_form(title, body, indicator_lines, self._region)
         wanted = sorted(set(recipients) - {caller.user_id})
         if tlp == Tlp.RED and not 1 <= len(wanted) <= MAX_RECIPIENTS:
             raise InvalidInput("A TLP:RED report needs one to five recipients other than you.")
@@ -447,7 +447,7 @@ class IntelService:
                     type=indicator.type,
                     value=indicator.value,
                     display=indicator.display,
-                    note=(note or "").strip()[:500],
+                    note=plain_text(note or "")[:500],
                     added_by=caller.user_id,
                     added_at=now,
                 )
@@ -496,8 +496,7 @@ class IntelService:
     # ------------------------------------------------------- edit, retract
 
     async def edit(self, caller: Caller, number: int, *, title: str, body: str, indicator_lines: str) -> IntelReport:
-        title, body = _text(title, "title", TITLE_MAX), _text(body, "observation", BODY_MAX)
-        extraction = extract(body, indicator_lines, default_region=self._region)
+        title, body, extraction = read_report_form(title, body, indicator_lines, self._region)
         async with self._sessions.begin() as session:
             report = await self._own(session, caller, number)
             now = self._clock()
@@ -702,8 +701,15 @@ def _kept(lines: Sequence[str]) -> list[str]:
     return [line[:300] for line in lines[:50]]
 
 
+def read_report_form(title: str, body: str, indicator_lines: str, region: str) -> tuple[str, str, Extraction]:
+    """The Share intel (and Edit) form's three fields, checked before any database work: a
+    refusal here leaves nothing to undo."""
+    title, body = _text(title, "title", TITLE_MAX), _text(body, "observation", BODY_MAX)
+    return title, body, extract(body, indicator_lines, default_region=region)
+
+
 def _text(value: str, what: str, limit: int, *, required: bool = True) -> str:
-    cleaned = value.strip()
+    cleaned = plain_text(value)
     if required and not cleaned:
         raise InvalidInput(f"The {what} cannot be empty.")
     if len(cleaned) > limit:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied, echo
 from bot.ids import format_id, parse_id
 from bot.permissions import Caller, Standing, require_member, require_reviewer
 from bot.rendering import render, when
@@ -35,6 +35,7 @@ from bot.services.access import load_standing
 from bot.services.business_time import BusinessCalendar
 from bot.services.listings import Listing, canonicalise, seller_key
 from bot.services.takedown_csv import BulkRow
+from bot.services.text import plain_text
 from db.engine import SessionFactory
 from db.models import (
     ACTIVE_STATUSES,
@@ -438,7 +439,7 @@ class TakedownService:
         """A reviewer's decision. `card_updated`: the caller already edited the review card."""
         if decision not in DECISIONS:
             raise InvalidInput(f"`{decision[:20]}` is not a decision; choose one of {', '.join(DECISIONS)}.")
-        note = _note(note)
+        note = clean_note(note)
         async with self._sessions.begin() as session:
             require_reviewer(await load_standing(session, caller))
             takedown = await self._get(session, number)
@@ -490,7 +491,7 @@ class TakedownService:
 
     async def counter_notice(self, caller: Caller, number: int, note: str | None) -> Takedown:
         """A reviewer records the seller's counter-notice on a removed listing."""
-        note = _note(note)
+        note = clean_note(note)
         async with self._sessions.begin() as session:
             require_reviewer(await load_standing(session, caller))
             takedown = await self._get(session, number)
@@ -522,7 +523,7 @@ class TakedownService:
         self, caller: Caller, number: int, action: str, note: str | None, evidence: Sequence[dict[str, Any]] = ()
     ) -> Takedown:
         """The filing organisation answers: provide_info, withdraw, or uphold (a counter-notice)."""
-        note = _note(note)
+        note = clean_note(note)
         async with self._sessions.begin() as session:
             standing = await load_standing(session, caller)
             org = require_member(standing)
@@ -856,11 +857,22 @@ async def _change_serial(session: AsyncSession, takedown: Takedown) -> int:
     return int(await session.scalar(select(func.count()).where(AuditEntry.subject == subject)) or 0)
 
 
-def _note(note: str | None) -> str:
-    text = (note or "").strip()
+def clean_note(note: str | None) -> str:
+    """A note typed in a form or an option (filing, decision, counter-notice), trimmed and bounded."""
+    text = plain_text(note or "")
     if len(text) > NOTE_MAX:
         raise InvalidInput(f"The note is {len(text)} characters long; at most {NOTE_MAX} are allowed.")
     return text
+
+
+def parse_reason(text: str) -> TakedownReason:
+    """A reason typed as text (a form field, a CSV cell), in any case and spacing."""
+    try:
+        return TakedownReason(text.strip().lower())
+    except ValueError:
+        raise InvalidInput(
+            f"`{echo(text, 30)}` is not a reason; use counterfeit, trademark, copyright, patent or design."
+        ) from None
 
 
 def _check_reason(reason: TakedownReason, right: IpRight) -> None:
@@ -901,12 +913,7 @@ def _bulk_draft(
     if not row.url:
         raise InvalidInput("the url is empty")
     listing = canonicalise(row.url)
-    try:
-        reason = TakedownReason(row.reason.strip().lower())
-    except ValueError:
-        raise InvalidInput(
-            f"`{row.reason[:30]}` is not a reason (counterfeit, trademark, copyright, patent, design)"
-        ) from None
+    reason = parse_reason(row.reason)
     matches = [r for r in rights if r.number.casefold() == row.right.strip().casefold()]
     if not matches:
         raise NotFound(f"no registered right with number `{row.right[:40]}`")
@@ -932,10 +939,10 @@ def _draft(
     guild_id: int | None,
 ) -> Draft:
     """The one way a checked filing (single or bulk row) becomes a `Draft`."""
-    seller_text = (seller or "").strip() or None
+    seller_text = plain_text(seller or "") or None
     return Draft(
         listing=listing,
-        submitted_url=url.strip()[:2048],
+        submitted_url=plain_text(url)[:2048],
         right_id=right.id,
         right_label=right_label(right),
         organisation_id=org.id,
@@ -945,7 +952,7 @@ def _draft(
         reason=reason,
         seller_key=seller_key(seller_text) if seller_text else listing.seller,
         seller_text=seller_text,
-        note=_note(note),
+        note=clean_note(note),
         evidence=evidence,
         guild_id=guild_id,
     )
