@@ -230,6 +230,6 @@ class LiveBot:
             assert "Traceback" not in run.output(), f"run {number} logged a traceback:\n{run.tail(80)}"
 
 
-async def settle(seconds: float = 1.0) -> None:
+async def settle(seconds: float = 0.5) -> None:
     """Time for a duplicate, if the bot were to make one, to reach the fake."""
     await asyncio.sleep(seconds)
