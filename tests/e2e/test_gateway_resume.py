@@ -43,6 +43,7 @@ from tests.e2e.live_alliance import (
 )
 from tests.e2e.test_kill import file_all, upload
 from tests.fake_discord import CLOSE_UNKNOWN_ERROR
+from tests.figures import record
 
 MODAL = 9  # interaction callback type
 
@@ -108,7 +109,6 @@ async def test_listeners_and_persistent_buttons_survive_resume_and_reidentify(
         takedown = await session.get(Takedown, 1)
         assert takedown is not None and takedown.status == TakedownStatus.removed
     assert all(m.status == OutboxStatus.delivered for m in await outbox(database_url))
-    print(
-        "gateway faults: 3 (RECONNECT, close 4000, INVALID_SESSION), survived: 3; "
-        f"resumed {resumes}, identified {identifies}"
-    )
+    record("faults survived", "gateway RECONNECT / close 4000 / INVALID_SESSION", 3)
+    record("faults survived", "gateway sessions resumed", resumes)
+    record("faults survived", "gateway sessions identified again", identifies)

@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.engine import make_url
 
 from bot.services.digests import ALLIANCE, last_fire, parse_cron
 from bot.services.takedowns import GOOD_FAITH_STATEMENT, takedown_id
@@ -74,11 +75,16 @@ from tests.e2e.live_alliance import (
     settle,
 )
 from tests.fake_discord import Interaction
+from tests.figures import record
 
 BULK_ROWS = 10_000
 LAST_PROGRESS = f"checked {BULK_ROWS:,} of {BULK_ROWS:,} rows"
 BULK_KILL_DELAY = 1.0  # seconds after the last progress message: inside the inserts (several seconds)
 FILING_TIMEOUT = 120.0
+
+
+def engine(database_url: str) -> str:
+    return make_url(database_url).get_backend_name()
 
 
 async def count(database_url: str, model: type, *where: ColumnElement[bool]) -> int:
@@ -136,7 +142,7 @@ async def test_kill_mid_bulk_filing_files_all_or_nothing(tmp_path: Path, databas
         state = await bulk_state(database_url)
         assert state in ((0, 0, 0, 0), (BULK_ROWS, 1, BULK_ROWS, 1)), f"partial bulk after kill -9: {state}"
         assert not told or state[0] == BULK_ROWS, "the member was told it was filed, but it is not"
-        outcome = "nothing filed" if state[0] == 0 else "all filed (committed before the kill)"
+        record("kill -9 bulk outcome at the kill", "nothing filed" if state[0] == 0 else "all filed")
 
         await expire_leases(database_url)
         await bot.start()
@@ -158,7 +164,7 @@ async def test_kill_mid_bulk_filing_files_all_or_nothing(tmp_path: Path, databas
     [card] = fake.messages_in(REVIEW)
     assert f"{BULK_ROWS} new takedown requests" in card.content, card.content
     assert [m.status for m in await outbox(database_url)] == [OutboxStatus.delivered]
-    print(f"bulk kill -9 points: {bot.kills}, survived: {bot.kills} (at the kill: {outcome}; then all filed once)")
+    record("kill -9 survived", f"bulk filing ({engine(database_url)})", bot.kills)
 
 
 async def test_kill_around_a_review_decision_loses_none(tmp_path: Path, database_url: str) -> None:
@@ -229,13 +235,10 @@ async def test_kill_around_a_review_decision_loses_none(tmp_path: Path, database
         assert "**removed**" in notices[0].content
         assert "removed" in fake.messages[card.id].content, f"the card of {tid} was not updated"
         assert await audit_count(database_url, "takedown.removed", f"takedown:{number}") == 1
-    acknowledged = sum(click.acknowledged for click in clicks.values())
-    committed = sum(decided.values())
-    print(
-        f"review decision kill -9 points: {bot.kills}, survived: {bot.kills} "
-        f"(acknowledged before the kill: {acknowledged}, stored before the kill: {committed}, "
-        f"decided again after restart: {len(retried)}, notice repeats dropped by nonce: {fake.deduplicated_posts})"
-    )
+    record("kill -9 decisions", "acknowledged before the kill", sum(click.acknowledged for click in clicks.values()))
+    record("kill -9 decisions", "stored before the kill", sum(decided.values()))
+    record("kill -9 survived", f"review decision ({engine(database_url)})", bot.kills)
+    record("kill -9 survived", "repeated posts dropped by nonce after a kill", fake.deduplicated_posts)
 
 
 async def seed_due_digest(database_url: str, now: datetime) -> datetime:
@@ -328,7 +331,7 @@ async def test_kill_mid_digest_post_posts_it_once(tmp_path: Path, database_url: 
     [message] = await outbox(database_url)
     assert (message.status, message.message_id) == (OutboxStatus.delivered, digest.id)
     assert fake.deduplicated_posts == 1, "the post Discord created before the kill was not repeated"
-    print(f"digest kill -9 points: {bot.kills}, survived: {bot.kills}, digests posted: 1")
+    record("kill -9 survived", f"digest post ({engine(database_url)})", bot.kills)
 
 
 async def test_kill_mid_deadline_notice_reinstates_once(tmp_path: Path, database_url: str) -> None:
@@ -353,4 +356,4 @@ async def test_kill_mid_deadline_notice_reinstates_once(tmp_path: Path, database
     [message] = await outbox(database_url)
     assert (message.status, message.message_id) == (OutboxStatus.delivered, notice.id)
     assert fake.deduplicated_posts == 1, "the post Discord created before the kill was not repeated"
-    print(f"counter-notice deadline kill -9 points: {bot.kills}, survived: {bot.kills}, reinstatements: 1")
+    record("kill -9 survived", f"counter-notice deadline ({engine(database_url)})", bot.kills)
