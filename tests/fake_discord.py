@@ -182,6 +182,41 @@ class Hold:
 
 
 @dataclass
+class Failure:
+    """Answers the fake gives, in order, to requests matching `method` and `path` (see
+    `FakeDiscord.fail`): an HTTP status, and for 429 the rate-limit headers and body Discord
+    sends (route or global, with its retry-after)."""
+
+    method: str
+    path: re.Pattern[str]
+    statuses: list[int]
+    retry_after: float
+    global_limit: bool
+    answered: list[int] = field(default_factory=list)
+
+    def response(self, status: int) -> web.Response:
+        if status != 429:
+            return _error(status, f"{status}: injected by the test", 0)
+        headers = {
+            "Retry-After": str(self.retry_after),
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset-After": str(self.retry_after),
+            "X-RateLimit-Bucket": "fake-bucket",
+            "X-RateLimit-Scope": "global" if self.global_limit else "user",
+            "Via": "1.1 google",  # Discord's API answers come through Google's front end (discord.py checks)
+        }
+        if self.global_limit:
+            headers["X-RateLimit-Global"] = "true"
+        response = _json(
+            {"message": "You are being rate limited.", "retry_after": self.retry_after, "global": self.global_limit},
+            status=429,
+        )
+        response.headers.update(headers)
+        return response
+
+
+@dataclass
 class GatewaySession:
     """One websocket connection to the gateway and what the client sent on it."""
 
@@ -307,6 +342,7 @@ class FakeDiscord:
         self.dm_channels: dict[int, int] = {}  # user id → their DM channel with the bot
         self.attachments: dict[int, Attachment] = {}
         self.holds: list[Hold] = []
+        self.failures: list[Failure] = []
         self._nonces: dict[str, tuple[float, PostedMessage]] = {}
         self._sessions: dict[str, _Session] = {}
         self._current: _Session | None = None  # the session of the latest IDENTIFY
@@ -714,6 +750,15 @@ class FakeDiscord:
             raise RuntimeError("no live gateway connection")
         await self._current.live(payload)
 
+    def fail(
+        self, method: str, path: str, statuses: Sequence[int], *, retry_after: float = 0.25, global_limit: bool = False
+    ) -> Failure:
+        """Answer the next requests matching `method` and the regular expression `path` (under
+        the API prefix) with `statuses`, one each, before carrying on normally."""
+        failure = Failure(method, re.compile(API_PREFIX + path), list(statuses), retry_after, global_limit)
+        self.failures.append(failure)
+        return failure
+
     def hold(self, method: str, path: str, *, accept: bool) -> Hold:
         """Keep the next request matching `method` and the regular expression `path` (under the
         API prefix) waiting until `release()`d: with `accept`, it is carried out first and only
@@ -766,6 +811,18 @@ class FakeDiscord:
             body=body,
         )
         self.requests.append(recorded)
+        failure = next(
+            (
+                f
+                for f in self.failures
+                if f.statuses and f.method == request.method and f.path.fullmatch(request.path)
+            ),
+            None,
+        )
+        if failure is not None:
+            status = failure.statuses.pop(0)
+            failure.answered.append(status)
+            return failure.response(status)
         hold = next(
             (
                 h
