@@ -2,8 +2,10 @@
 
 Hypothesis builds alliances of users (with or without an organisation, in zero to three working
 groups, some reviewers or admins), reports at every level with shared indicator values, and then
-asks, as every user: show each report, search, walk the network from each report, and list the
-links of each report. Whatever comes back must be allowed by an oracle written here from the
+asks, as every user: show each report, search, walk the network from each report and from each
+value, list the links of each report, autocomplete, export, and whether a watch notice about each
+report may reach them; and, for each working group's channel and digest and the alliance digest,
+which reports its chat answers and digests name. Whatever comes back must be allowed by an oracle written here from the
 TLP rules, independently of `bot.services.tlp`. A leak fails the test with the scenario.
 """
 
@@ -12,19 +14,22 @@ from __future__ import annotations
 import asyncio
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from bot.errors import NotFound
+from bot.errors import AllianceError, NotFound
 from bot.permissions import Caller
-from bot.services.intel import IntelService
+from bot.services.business_time import BusinessCalendar
+from bot.services.digests import ALLIANCE, DigestService, render_text
+from bot.services.intel import ChatService, IntelService
+from bot.services.listings import canonicalise
 from bot.services.networks import Correlator
-from db.engine import create_engine, create_session_factory
+from db.engine import SessionFactory, create_engine, create_session_factory
 from db.migrate import upgrade
 from db.models import (
     GuildSettings,
@@ -42,7 +47,14 @@ GUILD = 1
 ADMIN_ROLE, REVIEWER_ROLE = 900, 901
 GROUPS = (1, 2, 3)  # working group ids; member role = 100 + id
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-VALUES = [("phone", "+861380013800" + str(n)) for n in range(4)] + [("wechat", f"lucky{n}") for n in range(3)]
+LISTING = canonicalise("https://item.taobao.com/item.htm?id=612345678901")
+VALUES = (
+    [("phone", "+861380013800" + str(n)) for n in range(4)]
+    + [("wechat", f"lucky{n}") for n in range(3)]
+    + [("listing", LISTING.key)]
+)
+LOOKUP = {LISTING.key: LISTING.url}  # how a member types a listing value
+EXPORTABLE = {Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER}
 LEVELS = list(Tlp)
 
 
@@ -159,6 +171,55 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 
+def channel_of_group(group: int, report: Report) -> bool:
+    """What everyone in a working group's channel may be shown: its members' common clearance."""
+    if report.retracted:
+        return False
+    in_group = report.tlp in (Tlp.AMBER, Tlp.AMBER_STRICT) and report.group == group
+    return report.tlp in (Tlp.CLEAR, Tlp.GREEN) or in_group
+
+
+def named_in_group_digest(group: int, report: Report) -> bool:
+    """A group digest names CLEAR, GREEN and the group's AMBER; AMBER+STRICT is only counted."""
+    return channel_of_group(group, report) and report.tlp != Tlp.AMBER_STRICT
+
+
+async def check_channels_and_digests(sessions: SessionFactory, by_id: dict[int, Report]) -> None:
+    """Chat answers in each group's channel name only what the channel's members all may see
+    (CLEAR, GREEN, the group's AMBER and AMBER+STRICT); a group digest names CLEAR, GREEN and the
+    group's AMBER (AMBER+STRICT only counted); the alliance digest names CLEAR and GREEN only."""
+    chat = ChatService(sessions, lambda: NOW, Correlator(common_cap=50))
+    calendar = BusinessCalendar("Asia/Shanghai", "CN")
+    digests = DigestService(sessions, lambda: NOW, calendar, Correlator(common_cap=50), default_timezone="UTC")
+    titles = {number: f"Title-{index:03d}-{report.tlp.value}" for index, (number, report) in enumerate(by_id.items())}
+    for group in GROUPS:
+        for finding in await chat.findings(group, 10_000 + group, f"seen at {LISTING.url}"):
+            shown = {int(text[3:]) for text in finding.report_ids}
+            record("TLP oracle", "reports named in chat answers (all allowed)", len(shown))
+            assert all(channel_of_group(group, by_id[n]) for n in shown), f"LEAK via chat answer in group {group}"
+        record("TLP oracle", "reads")
+    for scope, named in [(ALLIANCE, lambda r: not r.retracted and r.tlp in (Tlp.CLEAR, Tlp.GREEN))] + [
+        (f"group:{slug}", lambda r, g=group: named_in_group_digest(g, r)) for group, slug in await group_slugs(sessions)
+    ]:
+        schedule = await digests.schedule_of(scope)
+        async with sessions() as session:
+            figures = await digests.figures(session, schedule, NOW - timedelta(days=7), NOW + timedelta(hours=1))
+            text = "\n".join(render_text(schedule, figures))
+        for number, report in by_id.items():
+            if titles[number] in text:
+                assert named(report), f"LEAK via the {scope} digest: {report}"
+                record("TLP oracle", "reports named in digests (all allowed)")
+        record("TLP oracle", "reads")
+
+
+async def group_slugs(sessions: SessionFactory) -> list[tuple[int, str]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(WorkingGroup.id, WorkingGroup.slug).where(WorkingGroup.id.in_(GROUPS)).order_by(WorkingGroup.id)
+        )
+        return [(int(group), str(slug)) for group, slug in rows]
+
+
 async def check(path: Path, people: list[User], reports: list[Report]) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     sessions = create_session_factory(engine)
@@ -180,7 +241,7 @@ async def check(path: Path, people: list[User], reports: list[Report]) -> None:
                     working_group_id=report.group,
                     guild_id=GUILD,
                     tlp=report.tlp,
-                    title=f"Shared title {report.tlp.value}",
+                    title=f"Title-{len(rows):03d}-{report.tlp.value}",
                     body="counterfeit workshop",
                     unrecognised=[],
                     created_at=NOW,
@@ -213,13 +274,24 @@ async def check(path: Path, people: list[User], reports: list[Report]) -> None:
             assert {r.id for r in found} <= allowed, f"LEAK via search: {user}"
             for kind, value in VALUES:
                 try:
-                    network = await service.network(caller, f"{kind}: {value}")
+                    network = await service.network(caller, f"{kind}: {LOOKUP.get(value, value)}")
                 except NotFound:
                     continue
                 assert {r.id for r in network.reports} <= allowed, f"LEAK via network by value: {user}"
             suggestions = await service.suggest(caller, "")
             assert {r.id for r in suggestions} <= allowed, f"LEAK via autocomplete: {user}"
-            record("TLP oracle", "reads", 2 + len(VALUES))
+            watched = {number for number in numbers if await service.may_see(caller, number)}
+            assert watched == allowed, f"watch notices would go to the wrong people: {user}"
+            record("TLP oracle", "reads", 2 + 2 * len(VALUES) + len(numbers))
+            try:
+                exported, _count = await service.export(caller, "csv")
+            except AllianceError:
+                assert user.organisation is None and not (user.reviewer or user.admin)
+            else:
+                ids = {int(line.split(",", 1)[0][3:]) for line in exported.decode("utf-8-sig").splitlines()[1:]}
+                assert ids <= {n for n in allowed if by_id[n].tlp in EXPORTABLE}, f"LEAK via export: {user}"
+                record("TLP oracle", "reads")
+        await check_channels_and_digests(sessions, by_id)
         record("TLP oracle", "scenarios")
     finally:
         await engine.dispose()

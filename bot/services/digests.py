@@ -206,6 +206,12 @@ class Rendered:
     chart: bytes | None = None
 
 
+def render_text(schedule: Schedule, figures: Figures) -> list[str]:
+    """The digest's message parts (each within Discord's limit), without the chart."""
+    template = "digest_alliance.md.j2" if schedule.group_id is None else "digest_group.md.j2"
+    return split_message(render(template, f=figures, title_limit=TITLE_LIMIT))
+
+
 class DigestService:
     def __init__(
         self,
@@ -646,12 +652,10 @@ class DigestService:
     # ------------------------------------------------------------- rendering
 
     async def render(self, session: AsyncSession, schedule: Schedule, figures: Figures) -> Rendered:
-        template = "digest_alliance.md.j2" if schedule.group_id is None else "digest_group.md.j2"
-        text = render(template, f=figures, title_limit=TITLE_LIMIT)
         chart = None
         if schedule.group_id is None and not figures.empty:
             chart = await self._chart(session, schedule, figures)
-        return Rendered(split_message(text), chart)
+        return Rendered(render_text(schedule, figures), chart)
 
     async def _chart(self, session: AsyncSession, schedule: Schedule, figures: Figures) -> bytes:
         import asyncio
