@@ -228,6 +228,7 @@ async def file(run: Run, url: str) -> None:
         seller=text.line[:200],
         note=text.block,
     )
+    assert shown.response is not None
     await w.alice.click(shown.response, label="File takedown")
 
 
@@ -245,6 +246,7 @@ async def replies_and_cards(run: Run) -> None:
         note=text.block,
     )
     run.take("takedown file preview")
+    assert shown.response is not None
     await w.alice.click(shown.response, label="File takedown")
     await w.env.settle()
     run.take("takedown filed reply and review card")
@@ -314,7 +316,7 @@ async def discussion(run: Run) -> None:
     await w.env.settle()
     run.sent.new()
     [thread] = w.watches.threads
-    assert_thread_name_literal(thread.name, run.text.line, "thread name")
+    assert_thread_name_literal(thread.name or "", run.text.line, "thread name")
     CHECKED["discussion thread name"] += 1
     await w.lead.send(thread, f"{run.text.block}\n{listing}")
     run.take("chat answer in a thread", show="taobao:612345678901")
