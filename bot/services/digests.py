@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.permissions import Caller, require_admin, require_lead, require_member
-from bot.rendering import render, split_message
+from bot.rendering import code, escape, render, split_message
 from bot.services import audit, outbox
 from bot.services.access import find_group, group_ref, load_standing
 from bot.services.business_time import BusinessCalendar
@@ -73,14 +73,14 @@ def parse_cron(expression: str, timezone: str) -> CronTrigger:
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory or over-long name
-        raise InvalidInput(f"`{_plain(timezone, 64)}` is not an IANA time zone (for example Asia/Shanghai).") from None
+        raise InvalidInput(f"{code(timezone, 64)} is not an IANA time zone (for example Asia/Shanghai).") from None
     minute, hour, day, month, weekday = fields
     try:
         return CronTrigger(
             minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday), timezone=zone
         )
     except ValueError as error:
-        raise InvalidInput(f"`{_plain(expression)}` is not a valid schedule: {_plain(str(error))}.") from None
+        raise InvalidInput(f"{code(expression)} is not a valid schedule: {escape(str(error)[:120])}.") from None
 
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -117,11 +117,6 @@ def _day_number(text: str) -> int:
     if text[:3] in _DAY_NAMES:
         return _DAY_NAMES.index(text[:3])
     raise ValueError(f"`{text}` is not a weekday (0-7 or sun-sat)")
-
-
-def _plain(text: str, limit: int = 80) -> str:
-    """Echo user text inside `code` safely: no backticks or line breaks to break out of it."""
-    return " ".join(text.replace("`", "'").split())[:limit]
 
 
 def fires_between(trigger: CronTrigger, start: datetime, end: datetime, limit: int = 10_000) -> list[datetime]:
@@ -260,7 +255,7 @@ class DigestService:
         for schedule in await self.schedules():
             if schedule.scope == scope:
                 return schedule
-        raise NotFound(f"There is no digest `{scope[:80]}`.")
+        raise NotFound(f"There is no digest {code(scope, 80)}.")
 
     async def set_schedule(
         self, caller: Caller, *, cron: str, timezone: str | None, group: str | None
@@ -271,7 +266,7 @@ class DigestService:
         now = self._clock()
         upcoming = trigger.get_next_fire_time(None, now)
         if upcoming is None:
-            raise InvalidInput(f"`{_plain(cron)}` never fires (is it a day that does not exist, like 31 February?).")
+            raise InvalidInput(f"{code(cron)} never fires (is it a day that does not exist, like 31 February?).")
         async with self._sessions.begin() as session:
             require_admin(await load_standing(session, caller))
             scope = await self._scope(session, group)

@@ -371,6 +371,28 @@ async def exports(run: Run) -> None:
             CHECKED[place + " rows"] += assert_csv_literal(data, place, texts)
 
 
+async def refusals(run: Run) -> None:
+    """Refusals quote what was typed (in a code span, as typed) so the member sees what was wrong."""
+    w = run.world
+    line = "x` " + run.text.line  # a backtick first, to close the quoting code span if it could
+    start = run.text.line[:30]
+    cron = f"`@everyone` {run.text.typed[1]} **b** {{{{7*7}}}} *"  # five fields, so it is parsed and refused
+    for place, actor, command, options in (
+        ("refusal: id", w.alice, "takedown status", {"id": line}),
+        ("refusal: organisation", w.owner, "alliance org right", {"org": line[:100], "kind": "trademark",
+                                                                  "number": "TM-2", "jurisdiction": "CN"}),
+        ("refusal: group", w.owner, "alliance group bind", {"group": line[:100], "channel": w.general,
+                                                            "role": w.watches_role}),
+        ("refusal: time zone", w.owner, "alliance setup", {"announcements": w.announcements,
+                                                           "review_channel": w.review,
+                                                           "reviewer_role": w.reviewer_role, "timezone": line}),
+        ("refusal: schedule", w.owner, "digest schedule", {"cron": cron}),
+        ("refusal: indicator", w.alice, "intel watch", {"value": "phone: " + line}),
+    ):  # fmt: skip
+        await actor.slash(w.general, command, **options)
+        run.take(place, show={"refusal: schedule": cron.replace("`", "'")}.get(place, start))
+
+
 SCENARIOS: dict[str, Callable[[Run], Awaitable[None]]] = {
     "replies-and-cards": replies_and_cards,
     "intel-reads": intel_reads,
@@ -379,6 +401,7 @@ SCENARIOS: dict[str, Callable[[Run], Awaitable[None]]] = {
     "discussion": discussion,
     "digests": digests,
     "exports": exports,
+    "refusals": refusals,
 }
 
 
