@@ -25,7 +25,7 @@ from bot.services.intel import ChatService, IntelService
 from bot.services.networks import Correlator
 from bot.services.takedown_queries import TakedownQueries
 from bot.services.takedowns import TakedownService
-from bot.settings import Settings
+from bot.settings import ConfigurationError, Settings
 from db.engine import create_engine, create_session_factory, database_unavailable
 from db.migrate import upgrade
 
@@ -76,6 +76,27 @@ async def report_error(interaction: discord.Interaction[AllianceBot], error: Exc
 
 def _command_name(interaction: discord.Interaction[AllianceBot]) -> str:
     return interaction.command.qualified_name if interaction.command else "component"
+
+
+def database_problem(error: BaseException) -> str:
+    """One line for a database that cannot be opened or migrated at start-up. Only exception
+    class names are shown: driver messages may quote the URL, and the URL holds the password."""
+    causes: list[BaseException] = []
+    cause: BaseException | None = error
+    while cause is not None and cause not in causes:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    names = {type(c).__name__ for c in causes}
+    root = type(causes[-1]).__name__
+    if names & {"InvalidPasswordError", "InvalidAuthorizationSpecificationError"}:
+        reason = "the server refused the user name or password."
+    elif names & {"InvalidCatalogNameError"}:
+        reason = "the database does not exist."
+    elif any(isinstance(c, OSError) for c in causes):
+        reason = f"cannot connect ({root})."
+    else:
+        reason = f"it could not be read or migrated ({root}); is it this bot's database?"
+    return f"DATABASE_URL: cannot open the database: {reason}"
 
 
 async def send_ephemeral(interaction: discord.Interaction[AllianceBot], message: str) -> None:
@@ -145,10 +166,20 @@ class AllianceBot(commands.Bot):
         return make_url(self.settings.database_url.get_secret_value()).get_backend_name()
 
     async def setup_hook(self) -> None:
-        await upgrade(self.engine)
+        try:
+            await upgrade(self.engine)
+        except Exception as error:
+            raise ConfigurationError(database_problem(error)) from error
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self.sync_commands()
+        try:
+            await self.sync_commands()
+        except discord.HTTPException as error:
+            where = "GUILD_IDS" if self.settings.guild_ids else "DISCORD_TOKEN"
+            raise ConfigurationError(
+                f"{where}: Discord refused the command sync ({error.status} {error.text[:80]}); "
+                "is the bot in every server GUILD_IDS names, with the applications.commands scope?"
+            ) from error
         self.delivery.start()
         await self.digest_scheduler.start()
         log.info("alliance-bot %s ready on %s", self.version, self.database_backend)

@@ -14,7 +14,9 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from urllib.parse import quote, quote_plus
 
+import aiohttp
 import discord
 import yarl
 from sqlalchemy.engine import make_url
@@ -25,12 +27,18 @@ log = logging.getLogger("alliance")
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Values that must never reach a log line: the token and the database password."""
+    """Values that must never reach a log line: the token and the database password, also as
+    they appear inside a URL (the password as written in DATABASE_URL, percent-encoded, and
+    decoded), since driver and library errors may quote the URL."""
     values = [settings.discord_token.get_secret_value()] if settings.discord_token else []
-    password = make_url(settings.database_url.get_secret_value()).password
+    url = settings.database_url.get_secret_value()
+    password = make_url(url).password
     if password:
         values.append(str(password))
-    return values
+    credentials, at, _host = url.partition("://")[2].rpartition("@")
+    if at and ":" in credentials:
+        values.append(credentials.partition(":")[2])  # exactly as the operator wrote it
+    return [form for value in values for form in {value, quote(value, safe=""), quote_plus(value)}]
 
 
 def use_api_base(base: str) -> None:
@@ -113,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run_connected(settings))
     except KeyboardInterrupt:
         return 0
+    except ConfigurationError as error:  # found during start-up: the database, the command sync
+        print(error, file=sys.stderr)
+        return 2
     except discord.LoginFailure:
         print("DISCORD_TOKEN: Discord refused the token (check it in the developer portal).", file=sys.stderr)
         return 2
@@ -128,4 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except (aiohttp.ClientError, OSError) as error:  # the database's are ConfigurationErrors by now
+        print(f"DISCORD_API_BASE: cannot reach {settings.discord_api_base} ({type(error).__name__}).", file=sys.stderr)
+        return 2
+    except Exception as error:
+        log.critical("start-up failed", exc_info=error)  # through the log filter, which masks the secrets
+        print(f"Start-up failed ({type(error).__name__}); the log above has the details.", file=sys.stderr)
+        return 1
     return 0

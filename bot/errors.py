@@ -28,8 +28,3 @@ class InvalidInput(AllianceError):
 class Conflict(AllianceError):
     """The action clashes with existing state (a duplicate, an illegal transition)."""
 
-
-def echo(text: str, limit: int = 80) -> str:
-    """User text to quote inside `code` in a refusal: no backticks or line breaks to break out
-    of it, and bounded (a cell or field can be megabytes long)."""
-    return " ".join(text.replace("`", "'").split())[:limit]

@@ -40,6 +40,15 @@ def escape(text: object) -> str:
     return _MENTION.sub("@" + _ZERO_WIDTH_SPACE + r"\1", value)
 
 
+def code(text: object, limit: int = 100) -> Safe:
+    """User text as an inline code span, shown exactly as typed: Discord renders no markdown
+    inside one (so nothing is backslash-escaped, which would show), and the only characters that
+    could end the span early, backticks and line breaks, become `'` and spaces. Mentions are
+    still broken with a zero-width space, should a client ever read them there."""
+    value = " ".join(str(text).replace("`", "'").split())[:limit]
+    return Safe("`" + _MENTION.sub("@" + _ZERO_WIDTH_SPACE + r"\1", value) + "`") if value else Safe("")
+
+
 def timestamp(moment: datetime, style: str = "f") -> Safe:
     """A Discord timestamp: every reader sees it in their own time zone."""
     return Safe(f"<t:{int(moment.timestamp())}:{style}>")
@@ -87,7 +96,7 @@ def environment() -> Environment:
         autoescape=False,  # HTML escaping is wrong for Discord; `finalize` escapes for Discord instead
     )
     env.filters.update(
-        ts=timestamp, when=when, user=user_mention, role=role_mention, channel=channel_mention, link=link
+        ts=timestamp, when=when, user=user_mention, role=role_mention, channel=channel_mention, link=link, code=code
     )
     return env
 

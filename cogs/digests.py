@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.delivery import ViewKind
-from bot.rendering import escape, when
+from bot.rendering import code, escape, when
 from bot.services.digests import ALLIANCE
 from cogs._common import Interaction, caller_in_guilds, caller_of, group_autocomplete, reply
 
@@ -55,7 +55,7 @@ class DigestCog(commands.Cog, name="Digests"):
         await self.bot.digest_scheduler.reload(schedule.scope)
         await reply(
             interaction,
-            f"The digest of {escape(schedule.name)} now runs `{escape(schedule.cron)}` "
+            f"The digest of {escape(schedule.name)} now runs {code(schedule.cron)} "
             f"({escape(schedule.timezone)}); next: {when(upcoming)}.",
         )
 

@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.app import report_error
 from bot.delivery import ViewKind
 from bot.errors import InvalidInput
-from bot.rendering import escape, render, when
+from bot.rendering import code, escape, link, render, when
 from bot.services.intel import report_id
 from bot.services.takedown_csv import MAX_BYTES, parse_bulk, write_csv
 from bot.services.takedowns import (
@@ -60,8 +60,8 @@ def filed_text(filed: Filed) -> str:
         )
     else:
         text = (
-            f"Filed **{takedown_id(t.id)}** for {t.listing_url}\n"
-            f"Listing: {escape(t.marketplace)} `{escape(t.listing_key)}` · SLA due {when(t.due_at)}"
+            f"Filed **{takedown_id(t.id)}** for {link(t.listing_url)}\n"
+            f"Listing: {escape(t.marketplace)} {code(t.listing_key)} · SLA due {when(t.due_at)}"
         )
     if filed.other_members:
         text += f"\nAlso reported by {filed.other_members} other member(s)."
@@ -76,7 +76,7 @@ def state_text(takedown: Takedown) -> str:
 def draft_text(draft: Draft) -> str:
     lines = [
         f"**File a takedown** for {escape(draft.organisation_name)}",
-        f"Listing: {escape(draft.listing.marketplace)} `{escape(draft.listing.key)}` — <{draft.listing.url}>",
+        f"Listing: {escape(draft.listing.marketplace)} {code(draft.listing.key)} — {link(draft.listing.url)}",
         f"Right: {escape(draft.right_label)} · Reason: {draft.reason.value}",
     ]
     if draft.seller_key:

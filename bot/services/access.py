@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotFound
 from bot.permissions import Caller, GroupRef, OrgRef, Standing
+from bot.rendering import code
 from db.models import GuildSettings, Member, WorkingGroup
 
 
@@ -16,7 +17,7 @@ async def find_group(session: AsyncSession, slug: str, *, live: bool = False) ->
     group = await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == slug.strip().lower()))
     if group is None or (live and group.archived):
         kind = "live working group" if live else "working group"
-        raise NotFound(f"There is no {kind} `{slug[:64]}`.")
+        raise NotFound(f"There is no {kind} {code(slug, 64)}.")
     return group
 
 

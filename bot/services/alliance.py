@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.permissions import Caller, Standing, require_admin
+from bot.rendering import code
 from bot.services import audit
 from bot.services.access import load_standing
 from bot.services.text import plain_text
@@ -130,7 +131,7 @@ class AllianceService:
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory or over-long name
-            raise InvalidInput(f"`{zone[:64]}` is not an IANA time zone (for example Asia/Shanghai).") from None
+            raise InvalidInput(f"{code(zone, 64)} is not an IANA time zone (for example Asia/Shanghai).") from None
         async with self._sessions.begin() as session:
             require_admin(await load_standing(session, caller))
             settings = await session.get(GuildSettings, caller.guild_id)
@@ -283,7 +284,7 @@ class AllianceService:
             )
         )
         if row is None:
-            raise NotFound(f"There is no working group `{key[:64]}`; pick one from the list.")
+            raise NotFound(f"There is no working group {code(key, 64)}; pick one from the list.")
         if row.archived:
             raise Conflict(f"{row.name} is archived.")
         return row
@@ -374,7 +375,7 @@ class AllianceService:
             select(Organisation).where(Organisation.name_key == " ".join(text.split()).casefold())
         )
         if org is None:
-            raise NotFound(f"There is no member organisation called `{text[:80]}`; pick one from the list.")
+            raise NotFound(f"There is no member organisation called {code(text, 80)}; pick one from the list.")
         return org
 
     # -------------------------------------------------------------- members
@@ -429,4 +430,4 @@ def parse_date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput(f"`{option}` must be a date written YYYY-MM-DD, such as 2027-06-30.") from None
+        raise InvalidInput(f"{code(option)} must be a date written YYYY-MM-DD, such as 2027-06-30.") from None

@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.errors import InvalidInput, NotFound
 from bot.ids import format_id, parse_id
 from bot.permissions import Caller, require_lead, require_member
+from bot.rendering import code
 from bot.services import audit
 from bot.services.access import find_group, group_ref, load_standing
 from bot.services.text import plain_text
@@ -66,7 +67,7 @@ class CaseService:
     ) -> EnforcementCase:
         value = _amount(seizure_value)
         if currency not in CURRENCIES:
-            raise InvalidInput(f"`{currency[:10]}` is not a supported currency ({', '.join(CURRENCIES)}).")
+            raise InvalidInput(f"{code(currency, 10)} is not a supported currency ({', '.join(CURRENCIES)}).")
         for name, count in (("arrests", arrests), ("locations", locations)):
             if not 0 <= count <= MAX_COUNT:
                 raise InvalidInput(f"`{name}` must be between 0 and {MAX_COUNT:,}.")
@@ -172,7 +173,7 @@ def _amount(text: str) -> Decimal:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise InvalidInput(f"`{text[:30]}` is not an amount; write it like 125000 or 125000.50.") from None
+        raise InvalidInput(f"{code(text, 30)} is not an amount; write it like 125000 or 125000.50.") from None
     if not value.is_finite() or value < 0:
         raise InvalidInput("The seizure value cannot be negative.")
     if value > MAX_SEIZURE:

@@ -25,9 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.errors import Conflict, InvalidInput, NotFound, echo
+from bot.errors import Conflict, InvalidInput, NotFound
 from bot.permissions import Caller, require_admin, require_lead, require_member
-from bot.rendering import render, split_message
+from bot.rendering import code, escape, render, split_message
 from bot.services import audit, outbox
 from bot.services.access import find_group, group_ref, load_standing
 from bot.services.business_time import BusinessCalendar
@@ -73,14 +73,14 @@ def parse_cron(expression: str, timezone: str) -> CronTrigger:
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory or over-long name
-        raise InvalidInput(f"`{echo(timezone, 64)}` is not an IANA time zone (for example Asia/Shanghai).") from None
+        raise InvalidInput(f"{code(timezone, 64)} is not an IANA time zone (for example Asia/Shanghai).") from None
     minute, hour, day, month, weekday = fields
     try:
         return CronTrigger(
             minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday), timezone=zone
         )
     except ValueError as error:
-        raise InvalidInput(f"`{echo(expression)}` is not a valid schedule: {echo(str(error))}.") from None
+        raise InvalidInput(f"{code(expression)} is not a valid schedule: {escape(str(error)[:120])}.") from None
 
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -261,7 +261,7 @@ class DigestService:
         for schedule in await self.schedules():
             if schedule.scope == scope:
                 return schedule
-        raise NotFound(f"There is no digest `{scope[:80]}`.")
+        raise NotFound(f"There is no digest {code(scope, 80)}.")
 
     async def set_schedule(
         self, caller: Caller, *, cron: str, timezone: str | None, group: str | None
@@ -272,7 +272,7 @@ class DigestService:
         now = self._clock()
         upcoming = trigger.get_next_fire_time(None, now)
         if upcoming is None:
-            raise InvalidInput(f"`{echo(cron)}` never fires (is it a day that does not exist, like 31 February?).")
+            raise InvalidInput(f"{code(cron)} never fires (is it a day that does not exist, like 31 February?).")
         async with self._sessions.begin() as session:
             require_admin(await load_standing(session, caller))
             scope = await self._scope(session, group)

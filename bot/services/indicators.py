@@ -66,6 +66,7 @@ import phonenumbers
 import tldextract
 
 from bot.errors import InvalidInput
+from bot.rendering import code
 
 # The listing module's URL hygiene (schemes, hosts, IDNA, refused hosts) is reused as is, so that
 # both modules accept and refuse exactly the same links.
@@ -203,9 +204,9 @@ def _registrable(host: str) -> str:
     """`shop.example.co.uk` → `example.co.uk`; refuses hosts with no registrable part."""
     parts = _tld_extractor().extract_str(host)
     if not parts.suffix:
-        raise InvalidInput(f"`{host[:80]}` does not end in a public domain suffix.")
+        raise InvalidInput(f"{code(host, 80)} does not end in a public domain suffix.")
     if not parts.domain:
-        raise InvalidInput(f"`{host[:80]}` is a public suffix, not a site.")
+        raise InvalidInput(f"{code(host, 80)} is a public suffix, not a site.")
     return f"{parts.domain}.{parts.suffix}"
 
 
@@ -233,7 +234,7 @@ def _domain_indicator(host: str) -> Indicator:
     rule = _host_rule(host)
     if rule is not None:
         kind = _KINDS.get(rule[0], "a known site")
-        raise InvalidInput(f"`{host[:80]}` is {kind}, not a standalone shop; give the listing or seller instead.")
+        raise InvalidInput(f"{code(host, 80)} is {kind}, not a standalone shop; give the listing or seller instead.")
     value = _registrable(host)
     if len(value) > MAX_VALUE:  # cannot happen for a valid host name (253), kept as a guard
         raise InvalidInput("The domain name is too long.")
@@ -427,7 +428,7 @@ def _phone(value: str, default_region: str = "CN", type_: str = "phone") -> Indi
         number = _parse_phone("+" + text[2:], "ZZ")
     if number is None or not phonenumbers.is_valid_number(number):
         where = "" if text.startswith(("+", "00")) else f" for region {_region(default_region)}"
-        raise InvalidInput(f"`{text[:40]}` is not a valid phone number{where}; write it as +country number.")
+        raise InvalidInput(f"{code(text, 40)} is not a valid phone number{where}; write it as +country number.")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return Indicator(type_, e164, shown)
@@ -552,13 +553,13 @@ def _listing_key(text: str) -> Indicator | None:
     market = match.group(1).lower()
     url = _KEY_URLS[market](match.group(2).split(":"))
     if url is None:
-        raise InvalidInput(f"`{text[:60]}` is not a valid {market} listing key.")
+        raise InvalidInput(f"{code(text, 60)} is not a valid {market} listing key.")
     try:
         listing = canonicalise(url)
     except InvalidInput:
         listing = None
     if listing is None or listing.marketplace != market:
-        raise InvalidInput(f"`{text[:60]}` is not a valid {market} listing key.")
+        raise InvalidInput(f"{code(text, 60)} is not a valid {market} listing key.")
     return Indicator("listing", listing.key, listing.url)
 
 
@@ -630,7 +631,7 @@ def _typed(type_: str, value: str, default_region: str) -> Indicator:
         return _waybill(value)
     if type_ in ("address", "company"):
         return _folded(type_, value)
-    raise InvalidInput(f"`{type_[:20]}` is not an indicator type; use one of {', '.join(INDICATOR_TYPES)}.")
+    raise InvalidInput(f"{code(type_, 20)} is not an indicator type; use one of {', '.join(INDICATOR_TYPES)}.")
 
 
 def normalise(type_: str, value: str, *, default_region: str = "CN") -> Indicator:

@@ -50,6 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.errors import InvalidInput
+from bot.rendering import code
 from db.models import LISTING_KEY_LENGTH
 
 MAX_URL_LENGTH = 2048
@@ -277,11 +278,11 @@ def _normalise_host(raw: str, had_scheme: bool) -> str:
             raise InvalidInput(
                 "This is not a link; paste the listing's address, e.g. `https://item.taobao.com/item.htm?id=…`."
             )
-        raise InvalidInput(f"The host `{host}` has no dot, so it is not a public website.")
+        raise InvalidInput(f"The host {code(host)} has no dot, so it is not a public website.")
     if labels[-1].isdigit():
         raise InvalidInput("The link points at an IP address, not a shop's domain name.")
     if not _TLD.fullmatch(labels[-1]):
-        raise InvalidInput(f"The host `{host}` is not a public domain name.")
+        raise InvalidInput(f"The host {code(host)} is not a public domain name.")
     return host
 
 
@@ -548,12 +549,12 @@ def _generic(url: _Url) -> Listing:
 def _refuse_host(kind: str, domain: str, url: _Url) -> None:
     if kind == "shortener":
         raise InvalidInput(
-            f"`{domain}` is a short link; expand the short link first: open it and paste the address it leads to."
+            f"{code(domain)} is a short link; expand the short link first: open it and paste the address it leads to."
         )
     if kind == "search":
-        raise InvalidInput(f"`{domain}` is a search engine, not a shop; {_OPEN_LISTING}")
+        raise InvalidInput(f"{code(domain)} is a search engine, not a shop; {_OPEN_LISTING}")
     if kind == "social" and not url.path.startswith(_SOCIAL_SHOP_PATHS.get(domain, ())):
-        raise InvalidInput(f"`{domain}` is a social network, not a shop; {_OPEN_LISTING}")
+        raise InvalidInput(f"{code(domain)} is a social network, not a shop; {_OPEN_LISTING}")
 
 
 def canonicalise(text: str) -> Listing:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.errors import NotFound
 from bot.permissions import Caller, Standing, require_admin, require_member
+from bot.rendering import code
 from bot.services import audit
 from bot.services.access import find_group, load_standing
 from bot.services.business_time import BusinessCalendar
@@ -316,7 +317,7 @@ class TakedownQueries:
                 query = query.where(Organisation.name_key == " ".join(organisation.split()).casefold())
             orgs = list(await session.scalars(query))
         if organisation and not orgs:
-            raise NotFound(f"There is no member organisation called `{organisation[:80]}`.")
+            raise NotFound(f"There is no member organisation called {code(organisation, 80)}.")
         figures = await self._good_faith([org.id for org in orgs])
         rows = [(org.name, figures[org.id]) for org in orgs]
         return sorted(rows, key=lambda row: (row[1].in_good_standing, row[1].removed_share or 1.0))

@@ -26,10 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied, echo
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.ids import format_id, parse_id
 from bot.permissions import Caller, Standing, require_member, require_reviewer
-from bot.rendering import render, when
+from bot.rendering import code, render, when
 from bot.services import audit, outbox
 from bot.services.access import load_standing
 from bot.services.business_time import BusinessCalendar
@@ -438,7 +438,7 @@ class TakedownService:
     ) -> Takedown:
         """A reviewer's decision. `card_updated`: the caller already edited the review card."""
         if decision not in DECISIONS:
-            raise InvalidInput(f"`{decision[:20]}` is not a decision; choose one of {', '.join(DECISIONS)}.")
+            raise InvalidInput(f"{code(decision, 20)} is not a decision; choose one of {', '.join(DECISIONS)}.")
         note = clean_note(note)
         async with self._sessions.begin() as session:
             require_reviewer(await load_standing(session, caller))
@@ -482,7 +482,7 @@ class TakedownService:
         if takedown.counter_state != CounterState.awaiting_review:
             state = takedown.counter_state.value if takedown.counter_state else "no counter-notice"
             raise Conflict(
-                f"{takedown_id(takedown.id)} has {state}; `{decision}` is for counter-notices the filer upheld."
+                f"{takedown_id(takedown.id)} has {state}; {code(decision)} is for counter-notices the filer upheld."
             )
         takedown.counter_state = CounterState(decision)
         if decision == "reinstated":
@@ -753,11 +753,11 @@ class TakedownService:
         ]
         if not chosen:
             raise NotFound(
-                f"{org.name} has no registered right `{key[:64]}`; pick one from the list "
+                f"{org.name} has no registered right {code(key, 64)}; pick one from the list "
                 "(admins register rights with /alliance org right)."
             )
         if len(chosen) > 1:
-            raise InvalidInput(f"{len(chosen)} of your rights have the number `{key[:64]}`; pick one from the list.")
+            raise InvalidInput(f"{len(chosen)} of your rights have the number {code(key, 64)}; pick one from the list.")
         right = chosen[0]
         if right.expires_on is not None and right.expires_on < self._clock().date():
             raise InvalidInput(f"Your right {right_label(right)} expired on {right.expires_on.isoformat()}.")
@@ -871,7 +871,7 @@ def parse_reason(text: str) -> TakedownReason:
         return TakedownReason(text.strip().lower())
     except ValueError:
         raise InvalidInput(
-            f"`{echo(text, 30)}` is not a reason; use counterfeit, trademark, copyright, patent or design."
+            f"{code(text, 30)} is not a reason; use counterfeit, trademark, copyright, patent or design."
         ) from None
 
 
@@ -884,7 +884,7 @@ def _check_reason(reason: TakedownReason, right: IpRight) -> None:
 def _require(takedown: Takedown, action: str, *allowed: TakedownStatus) -> None:
     if takedown.status not in allowed:
         raise Conflict(
-            f"{takedown_id(takedown.id)} is {takedown.status.value}; `{action}` is possible only when it is "
+            f"{takedown_id(takedown.id)} is {takedown.status.value}; {code(action)} is possible only when it is "
             f"{' or '.join(status.value for status in allowed)}."
         )
 
@@ -916,9 +916,9 @@ def _bulk_draft(
     reason = parse_reason(row.reason)
     matches = [r for r in rights if r.number.casefold() == row.right.strip().casefold()]
     if not matches:
-        raise NotFound(f"no registered right with number `{row.right[:40]}`")
+        raise NotFound(f"no registered right with number {code(row.right, 40)}")
     if len(matches) > 1:
-        raise InvalidInput(f"{len(matches)} rights have the number `{row.right[:40]}`")
+        raise InvalidInput(f"{len(matches)} rights have the number {code(row.right, 40)}")
     right = matches[0]
     if right.expires_on is not None and right.expires_on < today:
         raise InvalidInput(f"right {right_label(right)} expired on {right.expires_on.isoformat()}")

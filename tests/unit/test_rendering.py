@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.rendering import Safe, escape, render, split_message, timestamp, when
+from bot.rendering import Safe, code, escape, render, split_message, timestamp, when
 
 MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>")
 
@@ -54,3 +54,10 @@ def test_split_message_keeps_every_character_within_the_limit(lines: list[str]) 
     parts = split_message(text, limit=2000)
     assert all(len(part) <= 2000 for part in parts)
     assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+
+
+def test_code_spans_show_user_text_as_typed_and_cannot_be_broken_out_of() -> None:
+    assert code("web:shop.example.com/item/__y__") == "`web:shop.example.com/item/__y__`"
+    shown = code("a`b\n@everyone **x**")
+    assert shown == "`a'b @\u200beveryone **x**`"
+    assert shown.count("`") == 2 and code("") == ""

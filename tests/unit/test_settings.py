@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
+from bot.cli import secrets_of
+from bot.logs import RedactSecrets
 from bot.settings import DEFAULT_API_BASE, ConfigurationError, Settings, load_settings
 
 
@@ -91,3 +94,14 @@ def test_malformed_toml_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setenv("ALLIANCE_CONFIG", str(config))
     with pytest.raises(ConfigurationError, match="ALLIANCE_CONFIG"):
         load_settings()
+
+
+def test_logs_mask_the_password_also_as_written_in_the_url() -> None:
+    """Driver errors quote DATABASE_URL, where the password is percent-encoded."""
+    settings = load_settings(database_url="postgresql+asyncpg://u:p%40ss%2Fw0rd@h/db", discord_token="tok.en.value")
+    record = logging.LogRecord(
+        "db", logging.ERROR, __file__, 1, "failed on %s (%s, %s)", (settings.database_url.get_secret_value(),
+        "p@ss/w0rd", "tok.en.value"), None,
+    )  # fmt: skip
+    RedactSecrets(secrets_of(settings)).filter(record)
+    assert record.getMessage() == "failed on postgresql+asyncpg://u:***@h/db (***, ***)"
