@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import signal
 import socket
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -654,7 +655,7 @@ def test_public_suffixes_come_from_the_bundled_snapshot_without_network(
     assert list(tmp_path.iterdir()) == []
 
 
-# ------------------------------------------------------------------ speed
+# ------------------------------------------------------------------ adversarial
 
 _ADVERSARIAL = {
     "letters": "a" * 100_000,
@@ -686,29 +687,45 @@ _ADVERSARIAL = {
 }
 
 
+class _Hung(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _hang_guard(seconds: int = 60) -> Iterator[None]:
+    """Fail instead of hanging CI if a pattern backtracks catastrophically. Not a speed check
+    (the speed of these inputs is measured by `python -m bench.parsers`)."""
+
+    def hung(_signum: int, _frame: object) -> None:
+        raise _Hung(f"still running after {seconds}s: catastrophic backtracking?")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @pytest.mark.parametrize("name", list(_ADVERSARIAL))
-def test_adversarial_inputs_are_fast(name: str) -> None:
+def test_adversarial_inputs_end_in_a_result_or_a_refusal(name: str) -> None:
     text = _ADVERSARIAL[name]
     assert len(text) >= 99_000
-    for body, lines in ((text, ""), ("", text)):
-        started = time.perf_counter()
-        with contextlib.suppress(InvalidInput):
-            extract(body, lines)
-        assert time.perf_counter() - started < 1.0
-    started = time.perf_counter()
-    for type_ in INDICATOR_TYPES:
-        with contextlib.suppress(InvalidInput):
-            normalise(type_, text)
-        with contextlib.suppress(InvalidInput):
-            parse_lookup(f"{type_}: {text}")
-    assert time.perf_counter() - started < 1.0
-
-
-def test_typical_report_is_fast() -> None:
-    started = time.perf_counter()
-    for _ in range(50):
-        extract(BODY, LINES)
-    assert (time.perf_counter() - started) / 50 < 0.01  # typically ~1 ms
+    with _hang_guard():
+        for body, lines in ((text, ""), ("", text)):
+            try:
+                extraction = extract(body, lines)
+            except InvalidInput as refusal:
+                assert refusal.message
+            else:
+                assert len(extraction.indicators) <= MAX_INDICATORS
+        for type_ in INDICATOR_TYPES:
+            for kind, value in ((type_, text), ("lookup", f"{type_}: {text}")):
+                try:
+                    parse_lookup(value) if kind == "lookup" else normalise(kind, value)
+                except InvalidInput as refusal:
+                    assert refusal.message
 
 
 # ------------------------------------------------------------- properties
