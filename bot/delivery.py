@@ -43,6 +43,11 @@ def nonce_of(message: OutboxMessage) -> str:
     return f"outbox-{message.id}"
 
 
+class Undeliverable(Exception):
+    """Raised by a `ViewKind.act` when what it would do cannot be done at all (the outbox records
+    the message as skipped with this reason, rather than retrying it)."""
+
+
 @dataclass(frozen=True)
 class TimedWork:
     """Work the loop runs when its next deadline has come (e.g. the takedown SLA sweep)."""
@@ -59,6 +64,9 @@ class ViewKind:
     delivered: Callable[[dict[str, Any], discord.Message], Awaitable[None]] | None = None
     # For a DM: may this user still receive it? (checked at delivery time, with their current roles)
     audience: Callable[[dict[str, Any], int], Awaitable[bool]] | None = None
+    # Instead of posting `content`: another Discord action (e.g. opening a thread), returning the
+    # id of what it made. It gets the outbox's retries, backoff and recorded failure all the same.
+    act: Callable[[OutboxMessage], Awaitable[int | None]] | None = None
 
 
 class Delivery:
@@ -151,7 +159,11 @@ class Delivery:
             await self.outbox.skipped(message.id, "recipient may not see it", self.bot.clock())
             return 0
         try:
-            posted = await self._post(message)
+            if kind is not None and kind.act is not None:
+                posted, made = None, await kind.act(message)
+            else:
+                posted = await self._post(message)
+                made = posted.id if posted else None
         except discord.HTTPException as error:
             permanent = error.code in PERMANENT_CODES or error.status in (400, 403, 404)
             reason = f"HTTP {error.status}" + (f" (Discord code {error.code})" if error.code else "")
@@ -161,7 +173,10 @@ class Delivery:
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             await self.outbox.failed_attempt(message.id, type(error).__name__, self.bot.clock())
             return 0
-        await self.outbox.delivered(message.id, posted.id if posted else None, self.bot.clock())
+        except Undeliverable as error:
+            await self.outbox.skipped(message.id, str(error), self.bot.clock())
+            return 0
+        await self.outbox.delivered(message.id, made, self.bot.clock())
         if posted is not None and kind is not None and kind.delivered is not None and message.edit_message_id is None:
             try:
                 await kind.delivered(message.view or {}, posted)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 from collections import defaultdict
@@ -13,18 +12,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import report_error
-from bot.delivery import ViewKind
+from bot.delivery import Undeliverable, ViewKind
 from bot.errors import InvalidInput
 from bot.rendering import escape, render
 from bot.services.intel import parse_report_id, report_id
 from bot.services.networks import Network
 from bot.services.takedowns import takedown_id
 from cogs._common import Interaction, caller_in_guilds, caller_of, group_autocomplete, home_channel_id, reply
-from db.models import Tlp
+from db.models import OutboxMessage, Tlp
 
 if TYPE_CHECKING:
     from bot.app import AllianceBot
 
+THREAD_ALREADY_CREATED = 160004  # Discord: "A thread has already been created for this message"
 TLP_CHOICES = [app_commands.Choice(name=level.value, value=level.value) for level in Tlp]
 
 
@@ -165,23 +165,37 @@ class IntelCog(commands.Cog, name="Intel"):
         self.bot.add_dynamic_items(CardButton)
         self.bot.delivery.views["intel_card"] = ViewKind(build=card_view, delivered=self._card_posted)
         self.bot.delivery.views["intel_watch"] = ViewKind(build=lambda _spec: None, audience=self._may_receive)
+        self.bot.delivery.views["intel_thread"] = ViewKind(build=lambda _spec: None, act=self._open_thread)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(CardButton)
-        for kind in ("intel_card", "intel_watch"):
+        for kind in ("intel_card", "intel_watch", "intel_thread"):
             self.bot.delivery.views.pop(kind, None)
 
     async def _card_posted(self, spec: dict[str, Any], message: discord.Message) -> None:
-        """Open the report's discussion thread on its card, and remember both."""
-        thread_id = None
-        channel = self.bot.get_channel(message.channel.id)
-        if isinstance(channel, discord.TextChannel):
-            # Thread names are plain text and never ping, but keep member text from reading like a mention.
-            name = str(spec.get("title") or report_id(int(spec["report_id"])))[:90].replace("@", "@\u200b")
-            # Without a thread the card still stands; discussion can happen in the channel.
-            with contextlib.suppress(discord.HTTPException):
-                thread_id = (await channel.create_thread(name=name, message=message)).id
-        await self.bot.intel.record_card(int(spec["report_id"]), message.channel.id, message.id, thread_id)
+        await self.bot.intel.record_card(int(spec["report_id"]), message.channel.id, message.id)
+        self.bot.delivery.kick()
+
+    async def _open_thread(self, queued: OutboxMessage) -> int:
+        """Open the report's discussion thread on its card. A thread started from a message has
+        the message's id, so if Discord already made it (a crash before we heard), that is it."""
+        spec = queued.view or {}
+        number, message_id = int(spec["report_id"]), int(spec["message_id"])
+        assert queued.channel_id is not None
+        channel = self.bot.get_channel(queued.channel_id) or await self.bot.fetch_channel(queued.channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise Undeliverable(f"channel {queued.channel_id} cannot hold threads")
+        card = channel.get_partial_message(message_id)
+        # Thread names are plain text and never ping, but keep member text from reading like a mention.
+        name = queued.content[:90].replace("@", "@\u200b")
+        try:
+            thread_id = (await card.create_thread(name=name)).id
+        except discord.HTTPException as error:
+            if error.code != THREAD_ALREADY_CREATED:
+                raise
+            thread_id = message_id
+        await self.bot.intel.record_thread(number, thread_id)
+        return thread_id
 
     async def _may_receive(self, spec: dict[str, Any], user_id: int) -> bool:
         """A watch notice goes out only if the watcher may see the report with their roles now."""

@@ -190,7 +190,7 @@ class IntelService:
             dedupe_key=f"intel:{report.id}:card",
             channel_id=group.channel_id,
             content=content,
-            view={"kind": "intel_card", "report_id": report.id, "title": report.title[:90]},
+            view={"kind": "intel_card", "report_id": report.id},
             subject=f"intel:{report.id}",
             now=now,
         )
@@ -561,11 +561,29 @@ class IntelService:
             now=now,
         )
 
-    async def record_card(self, number: int, channel_id: int, message_id: int, thread_id: int | None) -> None:
+    async def record_card(self, number: int, channel_id: int, message_id: int) -> None:
+        """The card is posted: remember it, and queue its discussion thread (an outbox action, so
+        a Discord error when opening it is retried like any post)."""
+        async with self._sessions.begin() as session:
+            report = await session.get(IntelReport, number)
+            if report is None:
+                return
+            report.card_channel_id, report.card_message_id = channel_id, message_id
+            await outbox.enqueue(
+                session,
+                dedupe_key=f"intel:{number}:thread",
+                channel_id=channel_id,
+                content=report.title or report_id(number),
+                view={"kind": "intel_thread", "report_id": number, "message_id": message_id},
+                subject=f"intel:{number}",
+                now=self._clock(),
+            )
+
+    async def record_thread(self, number: int, thread_id: int) -> None:
         async with self._sessions.begin() as session:
             report = await session.get(IntelReport, number)
             if report is not None:
-                report.card_channel_id, report.card_message_id, report.thread_id = channel_id, message_id, thread_id
+                report.thread_id = thread_id
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ tests against tests/fake_discord.py). For each status and each kind of post:
 - the user's action is stored exactly once, and the user is told the truth (never "nothing
   was changed" about something that was saved);
 - every notification is delivered exactly once after the fault clears (review cards in a
-  channel, decision notices by DM, intel cards in a group channel, digests);
+  channel, decision notices by DM, intel cards in a group channel and their discussion
+  threads, digests);
 - nothing waits forever: a post that keeps failing ends as a recorded failure after a bounded
   number of attempts, and `/alliance health` shows it.
 """
@@ -89,7 +90,19 @@ async def test_intel_card_in_the_group_channel(world: World, env: simcord.Env, b
     cards = posts_starting(world.watches, "**IN-000001**")
     assert len(cards) == 1 and "Dial factory" in cards[0], cards
     assert await count(bot, IntelReport) == 1
-    assert await outbox_states(bot) == {"delivered": 1}
+    assert await outbox_states(bot) == {"delivered": 2}  # the card, then its discussion thread
+
+
+@pytest.mark.parametrize("status", STATUSES)
+async def test_discussion_thread_on_the_card(world: World, env: simcord.Env, bot: AllianceBot, status: int) -> None:
+    env.inject_error("POST", f"/channels/{world.watches.id}/messages/*/threads", status=status, times=TIMES)
+    await share(world, world.alice, world.watches, title="Strap workshop", body="Seen in Putian")
+    await env.advance_time(3600)
+    assert [thread.name for thread in world.watches.threads] == ["Strap workshop"]
+    async with bot.sessions() as session:
+        report = await session.scalar(select(IntelReport))
+    assert report is not None and report.thread_id == world.watches.threads[0].id
+    assert await outbox_states(bot) == {"delivered": 2}
 
 
 @pytest.mark.parametrize("status", STATUSES)
