@@ -147,3 +147,22 @@ async def test_a_post_that_keeps_failing_ends_as_a_recorded_failure(
     health = await world.owner.slash(world.general, "alliance health")
     assert "1 failed" in health.response.content and "HTTP 503" in health.response.content, health.response.content
 
+
+
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.allow_bot_errors  # the refused edit reaches the error handler, which is the point
+async def test_deferred_answer_refused(world: World, env: simcord.Env, bot: AllianceBot, status: int) -> None:
+    """`/takedown bulk` defers, then edits its answer in (a webhook call, like every follow-up):
+    if Discord refuses that edit, the member is still told, by a follow-up, and nothing is filed
+    until they confirm a dry run they have seen."""
+    upload = ("takedowns.csv", b"url,right,reason\nhttps://www.ebay.com/itm/880001,TM-778812,counterfeit\n")
+    env.inject_error("PATCH", "/webhooks/*/*/messages/@original", status=status, times=1)
+    refused = await world.alice.slash(world.watches, "takedown bulk", csv=upload)
+    # after a deferral, SimCord shows the first follow-up as the response
+    told = [message.content for message in (refused.response, *refused.followups) if message is not None]
+    assert any("Discord did not accept part of my answer" in text for text in told), told
+    assert await count(bot, Takedown) == 0
+    again = await world.alice.slash(world.watches, "takedown bulk", csv=upload)
+    done = await world.alice.click(again.response, label="File all")
+    assert "**1** filed" in done.response.content
+    assert await count(bot, Takedown) == 1
