@@ -3,10 +3,11 @@
 Hypothesis builds alliances of users (with or without an organisation, in zero to three working
 groups, some reviewers or admins), reports at every level with shared indicator values, and then
 asks, as every user: show each report, search, walk the network from each report and from each
-value, list the links of each report, autocomplete, export, and whether a watch notice about each
-report may reach them; and, for each working group's channel and digest and the alliance digest,
-which reports its chat answers and digests name. Whatever comes back must be allowed by an oracle written here from the
-TLP rules, independently of `bot.services.tlp`. A leak fails the test with the scenario.
+value, list the links of each report, autocomplete, export, press 'Seen it too' on each report,
+and whether a watch notice about each report may reach them; and, for each working group's
+channel and digest and the alliance digest, which reports its chat answers and digests name.
+Whatever comes back must be allowed by an oracle written here from the TLP rules, independently
+of `bot.services.tlp`. A leak fails the test with the scenario.
 """
 
 from __future__ import annotations
@@ -280,9 +281,18 @@ async def check(path: Path, people: list[User], reports: list[Report]) -> None:
                 assert {r.id for r in network.reports} <= allowed, f"LEAK via network by value: {user}"
             suggestions = await service.suggest(caller, "")
             assert {r.id for r in suggestions} <= allowed, f"LEAK via autocomplete: {user}"
+            for number in numbers:  # 'Seen it too' must not confirm a report the user may not see
+                try:
+                    await service.sighting(caller, number, None)
+                except NotFound:
+                    assert number not in allowed or user.organisation is None, f"sighting refused: {user}"
+                except AllianceError:
+                    pass  # not a member, their own report: refusals that name no report
+                else:
+                    assert number in allowed, f"LEAK via sighting: {user} confirmed {by_id[number]}"
             watched = {number for number in numbers if await service.may_see(caller, number)}
             assert watched == allowed, f"watch notices would go to the wrong people: {user}"
-            record("TLP oracle", "reads", 2 + 2 * len(VALUES) + len(numbers))
+            record("TLP oracle", "reads", 2 + 2 * len(VALUES) + 2 * len(numbers))
             try:
                 exported, _count = await service.export(caller, "csv")
             except AllianceError:
