@@ -504,6 +504,8 @@ class IntelService:
             before = {"title": report.title, "indicators": [(i.type, i.value) for i in report.indicators]}
             report.title, report.body, report.updated_at = title, body, now
             report.unrecognised = _kept(extraction.unrecognised)
+            report.indicators = []  # the old rows go first: a kept value would collide with itself
+            await session.flush()
             report.indicators = [
                 IntelIndicator(type=i.type, value=i.value, display=i.display) for i in extraction.indicators
             ]
