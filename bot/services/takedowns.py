@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import func, insert, literal, select, type_coerce, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -207,45 +207,59 @@ class TakedownService:
                     raise
                 return Filed(existing, created=False, other_members=await self._others(session, existing))
 
+    def _deadlines(self, now: datetime) -> tuple[datetime, datetime]:
+        """(due, at risk) of a request filed at `now`."""
+        return self.calendar.due(now, (), sla=SLA), self.calendar.due(now, (), sla=SLA * AT_RISK_SHARE)
+
+    def _columns(
+        self, draft: Draft, filer_id: int, now: datetime, bulk_id: int | None, deadlines: tuple[datetime, datetime]
+    ) -> dict[str, Any]:
+        """A new request's column values (one filing, or each row of a bulk filing)."""
+        return {
+            "organisation_id": draft.organisation_id,
+            "right_id": draft.right_id,
+            "working_group_id": draft.working_group_id,
+            "guild_id": draft.guild_id,
+            "filer_id": filer_id,
+            "bulk_id": bulk_id,
+            "marketplace": draft.listing.marketplace,
+            "listing_key": draft.listing.key,
+            "listing_url": draft.listing.url,
+            "submitted_url": draft.submitted_url,
+            "reason": draft.reason,
+            "seller_key": draft.seller_key,
+            "seller_text": draft.seller_text,
+            "note": draft.note,
+            "evidence": list(draft.evidence),
+            "good_faith_statement": GOOD_FAITH_STATEMENT,
+            "status": TakedownStatus.submitted,
+            "filed_at": now,
+            "due_at": deadlines[0],
+            "at_risk_at": deadlines[1],
+        }
+
     def _new(self, draft: Draft, filer_id: int, now: datetime, bulk_id: int | None) -> Takedown:
-        return Takedown(
-            organisation_id=draft.organisation_id,
-            right_id=draft.right_id,
-            working_group_id=draft.working_group_id,
-            guild_id=draft.guild_id,
-            filer_id=filer_id,
-            bulk_id=bulk_id,
-            marketplace=draft.listing.marketplace,
-            listing_key=draft.listing.key,
-            listing_url=draft.listing.url,
-            submitted_url=draft.submitted_url,
-            reason=draft.reason,
-            seller_key=draft.seller_key,
-            seller_text=draft.seller_text,
-            note=draft.note,
-            evidence=list(draft.evidence),
-            good_faith_statement=GOOD_FAITH_STATEMENT,
-            status=TakedownStatus.submitted,
-            filed_at=now,
-            due_at=self.calendar.due(now, (), sla=SLA),
-            at_risk_at=self.calendar.due(now, (), sla=SLA * AT_RISK_SHARE),
-            pauses=[],
+        return Takedown(**self._columns(draft, filer_id, now, bulk_id, self._deadlines(now)), pauses=[])
+
+    @staticmethod
+    def _filed_entry(number: int, columns: dict[str, Any], others: int) -> dict[str, Any]:
+        return audit.entry(
+            at=columns["filed_at"],
+            actor_id=columns["filer_id"],
+            action="takedown.filed",
+            subject=f"takedown:{number}",
+            listing=columns["listing_key"],
+            right_id=columns["right_id"],
+            reason=columns["reason"].value,
+            good_faith=GOOD_FAITH_STATEMENT,
+            other_members=others,
+            bulk_id=columns["bulk_id"],
         )
 
     def _audit_filed(self, session: AsyncSession, takedown: Takedown, others: int) -> None:
-        audit.record(
-            session,
-            at=takedown.filed_at,
-            actor_id=takedown.filer_id,
-            action="takedown.filed",
-            subject=f"takedown:{takedown.id}",
-            listing=takedown.listing_key,
-            right_id=takedown.right_id,
-            reason=takedown.reason.value,
-            good_faith=GOOD_FAITH_STATEMENT,
-            other_members=others,
-            bulk_id=takedown.bulk_id,
-        )
+        columns = {name: getattr(takedown, name) for name in ("filed_at", "filer_id", "listing_key", "right_id",
+                                                                "reason", "bulk_id")}
+        audit.record(session, **self._filed_entry(takedown.id, columns, others))
 
     async def _enqueue_card(
         self, session: AsyncSession, takedown: Takedown, settings: GuildSettings, others: int, now: datetime
@@ -307,16 +321,21 @@ class TakedownService:
             result.bulk_id = bulk.id
             if not drafts:
                 raise InvalidInput("No row of the file can be filed, so nothing was filed. See the reasons per row.")
-            takedowns = [self._new(draft, caller.user_id, now, bulk_id=bulk.id) for draft in drafts]
-            session.add_all(takedowns)
-            await session.flush()
-            by_line = {id(draft): takedown for draft, takedown in zip(drafts, takedowns, strict=True)}
-            filed_rows = iter(row for row in result.outcomes if row.outcome == "filed")
-            for draft in drafts:
-                next(filed_rows).takedown = takedown_id(by_line[id(draft)].id)
-            for takedown in takedowns:
-                self._audit_filed(session, takedown, 0)
-            await self._announce_bulk(session, bulk, takedowns, settings, org, now)
+            # Batched multi-row INSERTs (not one ORM flush per request): same transaction, so a
+            # failure anywhere still files none of them.
+            deadlines = self._deadlines(now)
+            rows_to_insert = [self._columns(draft, caller.user_id, now, bulk.id, deadlines) for draft in drafts]
+            numbers = list(
+                await session.scalars(
+                    insert(Takedown).returning(Takedown.id, sort_by_parameter_order=True), rows_to_insert
+                )
+            )
+            filed_rows = (row for row in result.outcomes if row.outcome == "filed")
+            for outcome, number in zip(filed_rows, numbers, strict=True):
+                outcome.takedown = takedown_id(number)
+            entries = zip(numbers, rows_to_insert, strict=True)
+            await audit.record_many(session, [self._filed_entry(number, columns, 0) for number, columns in entries])
+            await self._announce_bulk(session, bulk, numbers, deadlines[0], settings, org, now)
             audit.record(
                 session,
                 at=now,
@@ -335,13 +354,15 @@ class TakedownService:
         self,
         session: AsyncSession,
         bulk: TakedownBulk,
-        takedowns: list[Takedown],
+        numbers: list[int],
+        due: datetime,
         settings: GuildSettings,
         org: Organisation,
         now: datetime,
     ) -> None:
-        if len(takedowns) <= BULK_CARD_LIMIT:
-            for takedown in takedowns:
+        if len(numbers) <= BULK_CARD_LIMIT:
+            cards = await session.scalars(select(Takedown).where(Takedown.id.in_(numbers)).order_by(Takedown.id))
+            for takedown in list(cards):
                 await self._enqueue_card(session, takedown, settings, await self._others(session, takedown), now)
             return
         await outbox.enqueue(
@@ -352,9 +373,9 @@ class TakedownService:
                 "takedown_bulk_card.md.j2",
                 bulk=bulk,
                 org=org.name,
-                first=takedown_id(takedowns[0].id),
-                last=takedown_id(takedowns[-1].id),
-                due=takedowns[0].due_at,
+                first=takedown_id(numbers[0]),
+                last=takedown_id(numbers[-1]),
+                due=due,
             ),
             now=now,
         )
@@ -958,31 +979,49 @@ COUNTER_NOTICE_ABUSER = "counter-notice abuser"
 FLAG_THRESHOLD = 3
 
 
+SELLER_BATCH = 100  # sellers per statement (a handful of bound parameters each)
+
+
 async def seller_flags(session: AsyncSession, keys: Sequence[str | None]) -> dict[str, tuple[str, ...]]:
     """Flags per seller: 3+ removed listings → repeat infringer; 3+ counter-notices that ended
-    upheld → counter-notice abuser."""
+    upheld → counter-notice abuser.
+
+    Only whether a count reaches the threshold matters, so each count stops at the threshold
+    (`LIMIT 3` on an index range) instead of visiting every takedown of a popular seller."""
     wanted = sorted({key for key in keys if key})
-    if not wanted:
-        return {}
     removed_statuses = (TakedownStatus.removed, TakedownStatus.reinstated)
-    rows = await session.execute(
-        select(
-            Takedown.seller_key,
-            func.count(func.distinct(Takedown.listing_key)).filter(Takedown.status.in_(removed_statuses)),
-            func.count().filter(Takedown.counter_state == CounterState.upheld),
-        )
-        .where(Takedown.seller_key.in_(wanted))
-        .group_by(Takedown.seller_key)
-    )
     flags: dict[str, tuple[str, ...]] = {}
-    for key, removed, upheld in rows.all():
-        found = []
-        if removed >= FLAG_THRESHOLD:
-            found.append(REPEAT_INFRINGER)
-        if upheld >= FLAG_THRESHOLD:
-            found.append(COUNTER_NOTICE_ABUSER)
-        if found:
-            flags[str(key)] = tuple(found)
+    for start in range(0, len(wanted), SELLER_BATCH):
+        parts = []
+        for key in wanted[start : start + SELLER_BATCH]:
+            removed = (
+                select(Takedown.listing_key)
+                .where(Takedown.seller_key == key, Takedown.status.in_(removed_statuses))
+                .distinct()
+                .limit(FLAG_THRESHOLD)
+                .subquery()
+            )
+            upheld = (
+                select(Takedown.id)
+                .where(Takedown.seller_key == key, Takedown.counter_state == CounterState.upheld)
+                .limit(FLAG_THRESHOLD)
+                .subquery()
+            )
+            parts.append(
+                select(
+                    literal(key),
+                    select(func.count()).select_from(removed).scalar_subquery(),
+                    select(func.count()).select_from(upheld).scalar_subquery(),
+                )
+            )
+        for key, removed_count, upheld_count in (await session.execute(union_all(*parts))).all():
+            found = []
+            if removed_count >= FLAG_THRESHOLD:
+                found.append(REPEAT_INFRINGER)
+            if upheld_count >= FLAG_THRESHOLD:
+                found.append(COUNTER_NOTICE_ABUSER)
+            if found:
+                flags[str(key)] = tuple(found)
     return flags
 
 
