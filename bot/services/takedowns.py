@@ -16,14 +16,16 @@ the same transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, type_coerce, union_all
+from sqlalchemy import func, insert, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import TextClause
 
 from bot.clock import Clock
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -257,8 +259,10 @@ class TakedownService:
         )
 
     def _audit_filed(self, session: AsyncSession, takedown: Takedown, others: int) -> None:
-        columns = {name: getattr(takedown, name) for name in ("filed_at", "filer_id", "listing_key", "right_id",
-                                                                "reason", "bulk_id")}
+        columns = {
+            name: getattr(takedown, name)
+            for name in ("filed_at", "filer_id", "listing_key", "right_id", "reason", "bulk_id")
+        }
         audit.record(session, **self._filed_entry(takedown.id, columns, others))
 
     async def _enqueue_card(
@@ -979,49 +983,49 @@ COUNTER_NOTICE_ABUSER = "counter-notice abuser"
 FLAG_THRESHOLD = 3
 
 
-SELLER_BATCH = 100  # sellers per statement (a handful of bound parameters each)
+SELLER_BATCH = 256  # sellers per statement (SQLite allows 500 terms in a UNION ALL)
+# Per seller, each count stops at the threshold: a LIMIT on one index range of
+# ix_takedown_seller_flags / ix_takedown_seller_counter, however many takedowns a popular seller
+# has. Written as SQL text because one SQLAlchemy construct per seller cost ~1 ms of Python each,
+# and as uncorrelated subqueries because SQLite 3.40 gets DISTINCT with LIMIT wrong inside a
+# correlated one.
+SELLER_FLAG_COUNTS = (
+    "SELECT CAST(:k{i} AS VARCHAR) AS seller, "
+    "(SELECT count(*) FROM (SELECT DISTINCT listing_key FROM takedown WHERE seller_key = :k{i} "
+    "AND status IN (:removed, :reinstated) LIMIT :threshold) AS r) AS removed, "
+    "(SELECT count(*) FROM (SELECT id FROM takedown WHERE seller_key = :k{i} "
+    "AND counter_state = :upheld LIMIT :threshold) AS u) AS upheld"
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _seller_flag_counts(sellers: int) -> TextClause:
+    """The statement for `sellers` sellers, a power of two: compiling one is most of its cost, so
+    there are only a few sizes, each compiled once (unused places hold NULL, which matches none)."""
+    return text(" UNION ALL ".join(SELLER_FLAG_COUNTS.format(i=i) for i in range(sellers)))
 
 
 async def seller_flags(session: AsyncSession, keys: Sequence[str | None]) -> dict[str, tuple[str, ...]]:
     """Flags per seller: 3+ removed listings → repeat infringer; 3+ counter-notices that ended
-    upheld → counter-notice abuser.
-
-    Only whether a count reaches the threshold matters, so each count stops at the threshold
-    (`LIMIT 3` on an index range) instead of visiting every takedown of a popular seller."""
+    upheld → counter-notice abuser. Only whether a count reaches the threshold matters."""
     wanted = sorted({key for key in keys if key})
-    removed_statuses = (TakedownStatus.removed, TakedownStatus.reinstated)
     flags: dict[str, tuple[str, ...]] = {}
     for start in range(0, len(wanted), SELLER_BATCH):
-        parts = []
-        for key in wanted[start : start + SELLER_BATCH]:
-            removed = (
-                select(Takedown.listing_key)
-                .where(Takedown.seller_key == key, Takedown.status.in_(removed_statuses))
-                .distinct()
-                .limit(FLAG_THRESHOLD)
-                .subquery()
+        batch = wanted[start : start + SELLER_BATCH]
+        size = 1 << (len(batch) - 1).bit_length()
+        parameters: dict[str, Any] = {f"k{i}": batch[i] if i < len(batch) else None for i in range(size)}
+        parameters |= {
+            "removed": TakedownStatus.removed.value,
+            "reinstated": TakedownStatus.reinstated.value,
+            "upheld": CounterState.upheld.value,
+            "threshold": FLAG_THRESHOLD,
+        }
+        for key, removed, upheld in (await session.execute(_seller_flag_counts(size), parameters)).all():
+            found = ((REPEAT_INFRINGER,) if removed >= FLAG_THRESHOLD else ()) + (
+                (COUNTER_NOTICE_ABUSER,) if upheld >= FLAG_THRESHOLD else ()
             )
-            upheld = (
-                select(Takedown.id)
-                .where(Takedown.seller_key == key, Takedown.counter_state == CounterState.upheld)
-                .limit(FLAG_THRESHOLD)
-                .subquery()
-            )
-            parts.append(
-                select(
-                    literal(key),
-                    select(func.count()).select_from(removed).scalar_subquery(),
-                    select(func.count()).select_from(upheld).scalar_subquery(),
-                )
-            )
-        for key, removed_count, upheld_count in (await session.execute(union_all(*parts))).all():
-            found = []
-            if removed_count >= FLAG_THRESHOLD:
-                found.append(REPEAT_INFRINGER)
-            if upheld_count >= FLAG_THRESHOLD:
-                found.append(COUNTER_NOTICE_ABUSER)
-            if found:
-                flags[str(key)] = tuple(found)
+            if key is not None and found:
+                flags[str(key)] = found
     return flags
 
 
