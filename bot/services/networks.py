@@ -9,12 +9,12 @@ walked only through reports the viewer may see, so it is never larger than their
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, exists, func, select, tuple_
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.indicators import Indicator
@@ -33,14 +33,32 @@ from db.models import (
 Value = tuple[str, str]  # (type, normalised value)
 NETWORK_LIMIT = 500  # reports; a bigger network is cut and says so
 IN_BATCH = 5000  # ids per IN (...) list: SQLite caps bound parameters per statement (32,766)
-VALUE_BATCH = 2000  # (type, value) pairs per IN (...) list (two parameters each)
-COMPONENT_BATCH = 2000  # reports per step of a rebuild, so the event loop is never held long
+COMPONENT_BATCH = 500  # reports per step of a rebuild, so the event loop is never held long
 T = TypeVar("T")
 
 
 def batches(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+Groups = list[tuple[str, list[str]]]  # (type, values of that type)
+
+
+def value_batches(pairs: Iterable[Value]) -> Iterator[Groups]:
+    """Values in batches of at most IN_BATCH, grouped by type, to query with `has_value`."""
+    for batch in batches(sorted(set(pairs)), IN_BATCH):
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for kind, value in batch:
+            grouped[kind].append(value)
+        yield sorted(grouped.items())
+
+
+def has_value(model: type[IntelIndicator | IntelValue | WarninglistEntry], groups: Groups) -> Any:
+    """`(type = ? AND value IN (…)) OR …`: an index lookup per value, and a statement SQLAlchemy
+    compiles once. SQLite plans `(type, value) IN (VALUES …)` as a scan of the whole table it
+    filters (1M indicators), and a join with a VALUES table costs a fresh compile per call."""
+    return or_(*(and_(model.type == kind, model.value.in_(values)) for kind, values in groups))
 
 
 @dataclass(frozen=True)
@@ -101,23 +119,21 @@ class Correlator:
         wanted = set(values)
         warned: set[Value] = set()
         counted: set[Value] = set()
-        for batch in batches(sorted(wanted), VALUE_BATCH):
-            warned |= {
+        for groups in value_batches(wanted):
+            warned.update(
                 (kind, value)
                 for kind, value in await session.execute(
-                    select(WarninglistEntry.type, WarninglistEntry.value).where(
-                        tuple_(WarninglistEntry.type, WarninglistEntry.value).in_(batch)
-                    )
+                    select(WarninglistEntry.type, WarninglistEntry.value).where(has_value(WarninglistEntry, groups))
                 )
-            }
-            counted |= {
+            )
+            counted.update(
                 (kind, value)
                 for kind, value in await session.execute(
                     select(IntelValue.type, IntelValue.value).where(
-                        tuple_(IntelValue.type, IntelValue.value).in_(batch), IntelValue.reports > self.common_cap
+                        has_value(IntelValue, groups), IntelValue.reports > self.common_cap
                     )
                 )
-            }
+            )
         common = counted - warned
         return wanted - warned - common, common, warned
 
@@ -146,12 +162,12 @@ class Correlator:
         if not linkable:
             return result
         shared: dict[int, list[Value]] = defaultdict(list)
-        for batch in batches(sorted(linkable), VALUE_BATCH):
+        for groups in value_batches(linkable):
             rows = await session.execute(
                 select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value)
                 .join(IntelReport, IntelReport.id == IntelIndicator.report_id)
                 .where(
-                    tuple_(IntelIndicator.type, IntelIndicator.value).in_(batch),
+                    has_value(IntelIndicator, groups),
                     IntelIndicator.report_id != report.id,
                     IntelReport.retracted_at.is_(None),
                 )
@@ -183,22 +199,18 @@ class Correlator:
         truncated = False
         while frontier and not truncated:
             values: set[Value] = set()
-            for batch in batches(sorted(frontier), IN_BATCH):
+            for numbers in batches(sorted(frontier), IN_BATCH):
                 rows = await session.execute(
-                    select(IntelIndicator.type, IntelIndicator.value).where(IntelIndicator.report_id.in_(batch))
+                    select(IntelIndicator.type, IntelIndicator.value).where(IntelIndicator.report_id.in_(numbers))
                 )
                 values.update((kind, value) for kind, value in rows)
             linkable, _, _ = await self._linkable(session, values)
             if not linkable:
                 break
             sharing: set[int] = set()
-            for value_batch in batches(sorted(linkable), VALUE_BATCH):
+            for groups in value_batches(linkable):
                 sharing.update(
-                    await session.scalars(
-                        select(IntelIndicator.report_id).where(
-                            tuple_(IntelIndicator.type, IntelIndicator.value).in_(value_batch)
-                        )
-                    )
+                    await session.scalars(select(IntelIndicator.report_id).where(has_value(IntelIndicator, groups)))
                 )
             found = sorted(await self._visible_ids(session, viewer, sharing - seen))[:NETWORK_LIMIT]
             frontier = set(found)
