@@ -31,8 +31,11 @@ async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
     async with factory.begin() as session:
         await session.execute(update(WorkingGroup).where(WorkingGroup.id == 1).values(member_role_id=101))
         for number, user in ((1, ALICE), (2, BOB)):
-            session.add(Organisation(id=number, name=f"Brand {number}", name_key=f"brand {number}",
-                                     working_group_id=1, created_at=NOW))
+            session.add(
+                Organisation(
+                    id=number, name=f"Brand {number}", name_key=f"brand {number}", working_group_id=1, created_at=NOW
+                )
+            )
             await session.flush()
             session.add(Member(user_id=user.user_id, organisation_id=number, linked_at=NOW, linked_by=1))
     yield factory
@@ -42,8 +45,11 @@ async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
 async def counts(sessions: SessionFactory) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
     """(the kept counts, without zeros; the counts recomputed from the indicators)."""
     async with sessions() as session:
-        kept = {(t, v): n for t, v, n in await session.execute(select(IntelValue.type, IntelValue.value,
-                                                                      IntelValue.reports)) if n}
+        kept = {
+            (t, v): n
+            for t, v, n in await session.execute(select(IntelValue.type, IntelValue.value, IntelValue.reports))
+            if n
+        }
         live = await session.execute(
             select(IntelIndicator.type, IntelIndicator.value)
             .join(IntelReport, IntelReport.id == IntelIndicator.report_id)
@@ -54,17 +60,34 @@ async def counts(sessions: SessionFactory) -> tuple[dict[tuple[str, str], int], 
 
 async def test_counts_follow_share_edit_retract_and_delete(sessions: SessionFactory) -> None:
     service = IntelService(sessions, lambda: NOW, Correlator(common_cap=1))
-    first = await service.share(ALICE, tlp=Tlp.GREEN, title="one", body="seen", group="apparel-footwear",
-                                indicator_lines="phone: +86 138 0013 8000\nwechat: lucky_star88")
-    second = await service.share(BOB, tlp=Tlp.GREEN, title="two", body="seen", group="apparel-footwear",
-                                 indicator_lines="phone: +86 138 0013 8000\nemail: sales@fake.shop")
+    first = await service.share(
+        ALICE,
+        tlp=Tlp.GREEN,
+        title="one",
+        body="seen",
+        group="apparel-footwear",
+        indicator_lines="phone: +86 138 0013 8000\nwechat: lucky_star88",
+    )
+    second = await service.share(
+        BOB,
+        tlp=Tlp.GREEN,
+        title="two",
+        body="seen",
+        group="apparel-footwear",
+        indicator_lines="phone: +86 138 0013 8000\nemail: sales@fake.shop",
+    )
     kept, recount = await counts(sessions)
     assert kept == recount and kept[("phone", "+8613800138000")] == 2
     # Over the cap of 1: the shared phone is common and links nothing.
     assert {i.value for i in second.common} == {"+8613800138000"} and second.links == []
 
-    await service.edit(ALICE, first.report.id, title="one", body="seen",
-                       indicator_lines="wechat: lucky_star88\ndomain: fake-outlet.shop")
+    await service.edit(
+        ALICE,
+        first.report.id,
+        title="one",
+        body="seen",
+        indicator_lines="wechat: lucky_star88\ndomain: fake-outlet.shop",
+    )
     kept, recount = await counts(sessions)
     assert kept == recount and kept[("phone", "+8613800138000")] == 1 and kept[("domain", "fake-outlet.shop")] == 1
     assert (await service.show(BOB, second.report.id)).common == set()  # back under the cap

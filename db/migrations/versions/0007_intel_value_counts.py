@@ -48,8 +48,13 @@ SQLITE = [
     "UPDATE intel_value SET reports = reports - 1 "
     "WHERE (type, value) IN (SELECT type, value FROM intel_indicator WHERE report_id = OLD.id); END",
 ]
-SQLITE_TRIGGERS = ["intel_value_insert", "intel_value_delete", "intel_value_retract", "intel_value_unretract",
-                   "intel_value_report_delete"]
+SQLITE_TRIGGERS = [
+    "intel_value_insert",
+    "intel_value_delete",
+    "intel_value_retract",
+    "intel_value_unretract",
+    "intel_value_report_delete",
+]
 
 POSTGRESQL = [
     """CREATE FUNCTION intel_value_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
@@ -89,10 +94,12 @@ POSTGRESQL = [
     "CREATE TRIGGER intel_value_report_delete BEFORE DELETE ON intel_report "
     "FOR EACH ROW EXECUTE FUNCTION intel_value_report_gone()",
 ]
-POSTGRESQL_TRIGGERS = [("intel_value_insert", "intel_indicator", "intel_value_added"),
-                       ("intel_value_delete", "intel_indicator", "intel_value_removed"),
-                       ("intel_value_retract", "intel_report", "intel_value_liveness"),
-                       ("intel_value_report_delete", "intel_report", "intel_value_report_gone")]
+POSTGRESQL_TRIGGERS = [
+    ("intel_value_insert", "intel_indicator", "intel_value_added"),
+    ("intel_value_delete", "intel_indicator", "intel_value_removed"),
+    ("intel_value_retract", "intel_report", "intel_value_liveness"),
+    ("intel_value_report_delete", "intel_report", "intel_value_report_gone"),
+]
 
 BACKFILL = (
     "INSERT INTO intel_value (type, value, reports) "
