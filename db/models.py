@@ -203,6 +203,10 @@ class Takedown(Base):
         Index("ix_takedown_status_at_risk", "status", "at_risk_at"),  # the SLA loop's next deadline
         Index("ix_takedown_seller_flags", "seller_key", "status", "listing_key"),  # seller flags from the index
         Index("ix_takedown_seller_counter", "seller_key", "counter_state"),  # ... and the counter-notice flag
+        # The SLA loop's next deadline: the first not-yet-alerted request is the first index entry
+        # (with (status, at_risk_at) it scanned past every request already alerted).
+        Index("ix_takedown_at_risk_pending", "status", "at_risk_alerted_at", "at_risk_at"),
+        Index("ix_takedown_breach_pending", "status", "breach_alerted_at", "due_at"),
         Index("ix_takedown_org_filed", "organisation_id", "filed_at"),
         Index("ix_takedown_group_filed", "working_group_id", "filed_at"),
     )

@@ -38,6 +38,7 @@ T = TypeVar("T")
 
 
 def batches(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    """Slices of at most `size`: every IN (...) list stays under the engines' parameter caps."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

@@ -11,6 +11,10 @@ PostgreSQL uses statement-level triggers with transition tables (one aggregate p
 values updated in sorted order so that concurrent shares lock them in the same order); SQLite
 has only row-level triggers.
 
+Also indexes found by the benchmark: (seller_key, counter_state) for the counter-notice flag, and
+(status, *_alerted_at, deadline) so the SLA loop's next deadline after every filing is the first
+index entry instead of a scan past every request already alerted.
+
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-28 05:20:00
@@ -121,10 +125,16 @@ def upgrade() -> None:
         op.execute(statement)
     with op.batch_alter_table("takedown", schema=None) as batch_op:
         batch_op.create_index("ix_takedown_seller_counter", ["seller_key", "counter_state"], unique=False)
+        batch_op.create_index(
+            "ix_takedown_at_risk_pending", ["status", "at_risk_alerted_at", "at_risk_at"], unique=False
+        )
+        batch_op.create_index("ix_takedown_breach_pending", ["status", "breach_alerted_at", "due_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("takedown", schema=None) as batch_op:
+        batch_op.drop_index("ix_takedown_breach_pending")
+        batch_op.drop_index("ix_takedown_at_risk_pending")
         batch_op.drop_index("ix_takedown_seller_counter")
     if op.get_bind().dialect.name == "sqlite":
         for trigger in SQLITE_TRIGGERS:
