@@ -1001,41 +1001,50 @@ BULK_CHUNK = 500  # rows drafted per step of a bulk filing (and per progress rep
 SELLER_BATCH = 256  # sellers per statement (SQLite allows 500 terms in a UNION ALL)
 # Per seller, each count stops at the threshold: a LIMIT on one index range of
 # ix_takedown_seller_flags / ix_takedown_seller_counter, however many takedowns a popular seller
-# has. Written as SQL text because one SQLAlchemy construct per seller cost ~1 ms of Python each,
-# and as uncorrelated subqueries because SQLite 3.40 gets DISTINCT with LIMIT wrong inside a
-# correlated one.
-SELLER_FLAG_COUNTS = (
-    "SELECT CAST(:k{i} AS VARCHAR) AS seller, "
-    "(SELECT count(*) FROM (SELECT DISTINCT listing_key FROM takedown WHERE seller_key = :k{i} "
+# has. In SQL text because one SQLAlchemy construct per seller cost ~1 ms of Python each.
+FLAG_COUNTS = (
+    "(SELECT count(*) FROM (SELECT DISTINCT listing_key FROM takedown WHERE seller_key = {seller} "
     "AND status IN (:removed, :reinstated) LIMIT :threshold) AS r) AS removed, "
-    "(SELECT count(*) FROM (SELECT id FROM takedown WHERE seller_key = :k{i} "
+    "(SELECT count(*) FROM (SELECT id FROM takedown WHERE seller_key = {seller} "
     "AND counter_state = :upheld LIMIT :threshold) AS u) AS upheld"
+)
+# PostgreSQL: one statement over an array of sellers (one plan, whatever their number).
+POSTGRESQL_FLAG_COUNTS = text(
+    f"SELECT s.seller, {FLAG_COUNTS.format(seller='s.seller')} FROM unnest(CAST(:sellers AS VARCHAR[])) AS s(seller)"
 )
 
 
 @functools.lru_cache(maxsize=16)
-def _seller_flag_counts(sellers: int) -> TextClause:
-    """The statement for `sellers` sellers, a power of two: compiling one is most of its cost, so
-    there are only a few sizes, each compiled once (unused places hold NULL, which matches none)."""
-    return text(" UNION ALL ".join(SELLER_FLAG_COUNTS.format(i=i) for i in range(sellers)))
+def _sqlite_flag_counts(sellers: int) -> TextClause:
+    """SQLite: uncorrelated subqueries, one UNION ALL arm per seller (SQLite 3.40 answers DISTINCT
+    with LIMIT wrongly inside a correlated subquery). `sellers` is a power of two, so there are
+    few statements, each compiled once; unused places hold NULL, which matches no seller."""
+    arms = (f"SELECT CAST(:k{i} AS VARCHAR) AS seller, {FLAG_COUNTS.format(seller=f':k{i}')}" for i in range(sellers))
+    return text(" UNION ALL ".join(arms))
 
 
 async def seller_flags(session: AsyncSession, keys: Sequence[str | None]) -> dict[str, tuple[str, ...]]:
     """Flags per seller: 3+ removed listings → repeat infringer; 3+ counter-notices that ended
     upheld → counter-notice abuser. Only whether a count reaches the threshold matters."""
     wanted = sorted({key for key in keys if key})
+    postgresql = session.bind is not None and session.bind.dialect.name == "postgresql"
     flags: dict[str, tuple[str, ...]] = {}
     for start in range(0, len(wanted), SELLER_BATCH):
         batch = wanted[start : start + SELLER_BATCH]
-        size = 1 << (len(batch) - 1).bit_length()
-        parameters: dict[str, Any] = {f"k{i}": batch[i] if i < len(batch) else None for i in range(size)}
-        parameters |= {
+        parameters: dict[str, Any] = {
             "removed": TakedownStatus.removed.value,
             "reinstated": TakedownStatus.reinstated.value,
             "upheld": CounterState.upheld.value,
             "threshold": FLAG_THRESHOLD,
         }
-        for key, removed, upheld in (await session.execute(_seller_flag_counts(size), parameters)).all():
+        if postgresql:
+            statement = POSTGRESQL_FLAG_COUNTS
+            parameters["sellers"] = list(batch)
+        else:
+            size = 1 << (len(batch) - 1).bit_length()
+            statement = _sqlite_flag_counts(size)
+            parameters |= {f"k{i}": batch[i] if i < len(batch) else None for i in range(size)}
+        for key, removed, upheld in (await session.execute(statement, parameters)).all():
             found = ((REPEAT_INFRINGER,) if removed >= FLAG_THRESHOLD else ()) + (
                 (COUNTER_NOTICE_ABUSER,) if upheld >= FLAG_THRESHOLD else ()
             )
