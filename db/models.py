@@ -207,6 +207,7 @@ class Takedown(Base):
         # (with (status, at_risk_at) it scanned past every request already alerted).
         Index("ix_takedown_at_risk_pending", "status", "at_risk_alerted_at", "at_risk_at"),
         Index("ix_takedown_breach_pending", "status", "breach_alerted_at", "due_at"),
+        Index("ix_takedown_counter_pending", "counter_state", "counter_deadline"),  # NULL deadlines come first
         Index("ix_takedown_org_filed", "organisation_id", "filed_at"),
         Index("ix_takedown_group_filed", "working_group_id", "filed_at"),
     )

@@ -12,8 +12,10 @@ values updated in sorted order so that concurrent shares lock them in the same o
 has only row-level triggers.
 
 Also indexes found by the benchmark: (seller_key, counter_state) for the counter-notice flag, and
-(status, *_alerted_at, deadline) so the SLA loop's next deadline after every filing is the first
-index entry instead of a scan past every request already alerted.
+(status, *_alerted_at, deadline) and (counter_state, counter_deadline) so the SLA loop's next
+deadline after every filing is the first index entry, instead of a scan past every request
+already alerted (or, for counter-notices, past the 200,000 NULL deadlines): 135 ms -> 0.1 ms at
+200,000 takedowns.
 
 Revision ID: 0007
 Revises: 0006
@@ -129,10 +131,12 @@ def upgrade() -> None:
             "ix_takedown_at_risk_pending", ["status", "at_risk_alerted_at", "at_risk_at"], unique=False
         )
         batch_op.create_index("ix_takedown_breach_pending", ["status", "breach_alerted_at", "due_at"], unique=False)
+        batch_op.create_index("ix_takedown_counter_pending", ["counter_state", "counter_deadline"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("takedown", schema=None) as batch_op:
+        batch_op.drop_index("ix_takedown_counter_pending")
         batch_op.drop_index("ix_takedown_breach_pending")
         batch_op.drop_index("ix_takedown_at_risk_pending")
         batch_op.drop_index("ix_takedown_seller_counter")
