@@ -406,6 +406,7 @@ class IntelValue(Base):
     (migration 0007), so reading it is one primary-key lookup per value."""
 
     __tablename__ = "intel_value"
+    __table_args__ = (Index("ix_intel_value_reports", "reports"),)  # the common values, for a rebuild
 
     type: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH), primary_key=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.indicators import Indicator
@@ -268,8 +268,9 @@ class Correlator:
     async def components(self, session: AsyncSession, report_ids: list[int]) -> list[set[int]]:
         """Connected components among `report_ids` (union-find over their linkable values).
 
-        Reads the reports' linkable values a batch at a time (common and warninglisted values are
-        left out by the query), so neither memory nor the event loop holds every row at once."""
+        Reads the reports' values a batch at a time (a covering-index range of intel_indicator),
+        so neither memory nor the event loop holds every row at once; the values that do not
+        link (common or warninglisted: a few thousand at most) are read once and skipped."""
         parent = {number: number for number in report_ids}
 
         def root(number: int) -> int:
@@ -278,22 +279,26 @@ class Correlator:
                 number = parent[number]
             return number
 
-        first_with: dict[Value, int] = {}
-        counted = and_(IntelValue.type == IntelIndicator.type, IntelValue.value == IntelIndicator.value)
-        warned = exists().where(
-            WarninglistEntry.type == IntelIndicator.type, WarninglistEntry.value == IntelIndicator.value
+        unlinkable: set[Value] = {
+            (kind, value)
+            for kind, value in await session.execute(
+                select(IntelValue.type, IntelValue.value).where(IntelValue.reports > self.common_cap)
+            )
+        }
+        unlinkable.update(
+            (kind, value)
+            for kind, value in await session.execute(select(WarninglistEntry.type, WarninglistEntry.value))
         )
+        first_with: dict[Value, int] = {}
         for batch in batches(sorted(parent), COMPONENT_BATCH):
             rows = await session.execute(
-                select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value)
-                .outerjoin(IntelValue, counted)
-                .where(
-                    IntelIndicator.report_id.in_(batch),
-                    func.coalesce(IntelValue.reports, 0) <= self.common_cap,
-                    ~warned,
+                select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value).where(
+                    IntelIndicator.report_id.in_(batch)
                 )
             )
             for number, kind, value in rows:
+                if (kind, value) in unlinkable:
+                    continue
                 other = first_with.setdefault((kind, value), number)
                 if other != number:
                     parent[root(number)] = root(other)

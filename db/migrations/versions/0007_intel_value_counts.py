@@ -122,6 +122,7 @@ def upgrade() -> None:
         sa.Column("reports", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("type", "value", name=op.f("pk_intel_value")),
     )
+    op.create_index("ix_intel_value_reports", "intel_value", ["reports"], unique=False)
     op.execute(BACKFILL)
     for statement in SQLITE if op.get_bind().dialect.name == "sqlite" else POSTGRESQL:
         op.execute(statement)
