@@ -32,6 +32,7 @@ from db.engine import create_engine
 from db.migrate import upgrade
 from db.models import (
     AuditEntry,
+    Base,
     EnforcementCase,
     IntelIndicator,
     IntelRecipient,
@@ -310,6 +311,16 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
         for i in range(1, scale.cases + 1)
     ]
     await bulk(EnforcementCase.__table__, cases, "enforcement_case")
+    if dialect == "postgresql":  # ids were given explicitly: move each sequence past them for the bot's inserts
+        async with engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                column = table.columns.get("id")
+                if column is None or not column.autoincrement or not column.primary_key:
+                    continue
+                await connection.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                         f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)")
+                )
     t = time.perf_counter()
     async with engine.begin() as connection:
         await connection.execute(text("ANALYZE"))

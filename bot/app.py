@@ -199,6 +199,7 @@ class AllianceBot(commands.Bot):
 
     async def close(self) -> None:
         self.digest_scheduler.stop()
+        self.digests.close()
         await self.delivery.close()
         await super().close()
         await self.engine.dispose()

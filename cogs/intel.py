@@ -140,6 +140,7 @@ class CardButton(
                 count = await bot.intel.sighting(caller, self.number, None)
                 await reply(interaction, f"Sighting recorded on {report_id(self.number)}: seen by {count} member(s).")
             else:
+                await interaction.response.defer(ephemeral=True, thinking=True)  # see IntelCog.network
                 await reply(interaction, network_text(await bot.intel.network(caller, report_id(self.number))))
         except Exception as error:  # buttons have no command tree: report like commands do
             await report_error(interaction, error)
@@ -259,6 +260,9 @@ class IntelCog(commands.Cog, name="Intel"):
 
     @intel.command(name="network", description="The network around a report or an indicator value, as you may see it")
     async def network(self, interaction: Interaction, id: app_commands.Range[str, 1, 300]) -> None:
+        # A network walk is the heaviest read (up to 500 reports): acknowledge first, so a slow
+        # one answers late instead of missing Discord's 3-second deadline.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         await reply(interaction, network_text(await self.bot.intel.network(caller_of(interaction), id)))
 
     network.autocomplete("id")(id_autocomplete)

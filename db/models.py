@@ -202,6 +202,12 @@ class Takedown(Base):
         Index("ix_takedown_status_due", "status", "due_at"),
         Index("ix_takedown_status_at_risk", "status", "at_risk_at"),  # the SLA loop's next deadline
         Index("ix_takedown_seller_flags", "seller_key", "status", "listing_key"),  # seller flags from the index
+        Index("ix_takedown_seller_counter", "seller_key", "counter_state"),  # ... and the counter-notice flag
+        # The SLA loop's next deadline: the first not-yet-alerted request is the first index entry
+        # (with (status, at_risk_at) it scanned past every request already alerted).
+        Index("ix_takedown_at_risk_pending", "status", "at_risk_alerted_at", "at_risk_at"),
+        Index("ix_takedown_breach_pending", "status", "breach_alerted_at", "due_at"),
+        Index("ix_takedown_counter_pending", "counter_state", "counter_deadline"),  # NULL deadlines come first
         Index("ix_takedown_org_filed", "organisation_id", "filed_at"),
         Index("ix_takedown_group_filed", "working_group_id", "filed_at"),
     )
@@ -392,6 +398,19 @@ class IntelIndicator(Base):
     type: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH))
     display: Mapped[str] = mapped_column(String(2048))
+
+
+class IntelValue(Base):
+    """How many live (unretracted) reports carry a (type, value): the over-correlation cap's
+    count, kept by database triggers on every indicator insert and delete and every retraction
+    (migration 0007), so reading it is one primary-key lookup per value."""
+
+    __tablename__ = "intel_value"
+    __table_args__ = (Index("ix_intel_value_reports", "reports"),)  # the common values, for a rebuild
+
+    type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH), primary_key=True)
+    reports: Mapped[int]
 
 
 class IntelSighting(Base):

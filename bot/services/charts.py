@@ -1,21 +1,24 @@
 """The alliance digest's chart, drawn offline with matplotlib's Agg backend (no display, no
-network: fonts come with matplotlib). Pure CPU work: callers run it in a thread."""
+network: fonts come with matplotlib). Pure CPU work, seconds of it with matplotlib's first import:
+callers run it in another process (`ChartWorker`), where it cannot hold the bot's GIL."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import multiprocessing
 from collections.abc import Sequence
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from concurrent.futures import ProcessPoolExecutor
 
 
 def digest_chart(groups: Sequence[tuple[str, int]], sla_history: Sequence[tuple[str, float | None]]) -> bytes:
     """PNG: takedowns filed per group this period, and the SLA share over the last periods."""
+    import matplotlib  # here, not at module level: only the drawing process pays for it
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(10, 4.2), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     bars, line = figure.subplots(1, 2, width_ratios=(3, 2))
@@ -37,3 +40,27 @@ def digest_chart(groups: Sequence[tuple[str, int]], sla_history: Sequence[tuple[
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+class ChartWorker:
+    """One drawing process, started on first use and kept. In a thread, matplotlib's import and
+    drawing still held the GIL and froze every command for up to seconds."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def draw(self, groups: Sequence[tuple[str, int]], sla_history: Sequence[tuple[str, float | None]]) -> bytes:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        pool = self._pool
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, digest_chart, groups, sla_history)
+        except Exception:
+            if self._pool is pool:  # a dead process (BrokenProcessPool) is replaced next time
+                self.close()
+            raise
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

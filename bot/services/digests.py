@@ -12,6 +12,7 @@ from levels that may be named.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from bot.services import audit, outbox
 from bot.services.access import find_group, group_ref, load_standing
 from bot.services.business_time import BusinessCalendar
 from bot.services.cases import Totals, totals_of
+from bot.services.charts import ChartWorker
 from bot.services.intel import report_id
 from bot.services.networks import Correlator
 from bot.services.takedowns import seller_flags, takedown_id
@@ -227,6 +229,11 @@ class DigestService:
         self._calendar = calendar
         self._correlator = correlator
         self._default_timezone = default_timezone
+        self._charts = ChartWorker()
+
+    def close(self) -> None:
+        """Stop the chart-drawing process, if one was started."""
+        self._charts.close()
 
     # ------------------------------------------------------------ schedules
 
@@ -471,7 +478,10 @@ class DigestService:
                 select(WorkingGroup).where(WorkingGroup.archived.is_(False)).order_by(WorkingGroup.name)
             )
         )
-        rows = [await self._group_figures(session, g.id, g.name, start, end, alliance=True) for g in groups]
+        flags = SellerFlags()  # the groups share most sellers: each is looked up once
+        rows = [
+            await self._group_figures(session, g.id, g.name, start, end, alliance=True, flags=flags) for g in groups
+        ]
         total = Figures(name="the alliance", start=start, end=end, groups=rows)
         for row in rows:
             total.intel_counts.update(row.intel_counts)
@@ -499,14 +509,22 @@ class DigestService:
         return total
 
     async def _group_figures(
-        self, session: AsyncSession, group_id: int, name: str, start: datetime, end: datetime, *, alliance: bool
+        self,
+        session: AsyncSession,
+        group_id: int,
+        name: str,
+        start: datetime,
+        end: datetime,
+        *,
+        alliance: bool,
+        flags: SellerFlags | None = None,
     ) -> Figures:
         figures = Figures(name=name, start=start, end=end)
         named = (Tlp.CLEAR, Tlp.GREEN) if alliance else (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER)
         counted = (*named, Tlp.AMBER_STRICT) if not alliance else named
         reports = list(
-            await session.scalars(
-                select(IntelReport)
+            await session.execute(
+                select(IntelReport.id, IntelReport.tlp, IntelReport.title)  # not whole reports: only these are shown
                 .where(
                     IntelReport.working_group_id == group_id,
                     IntelReport.created_at >= start,
@@ -599,8 +617,7 @@ class DigestService:
                 .distinct()
             )
         )
-        flags = await seller_flags(session, sellers)
-        figures.flagged = sorted(flags.items())
+        figures.flagged = sorted((await (flags or SellerFlags()).of(session, sellers)).items())
         figures.cases = await totals_of(
             session, _cases_in(start, end).where(EnforcementCase.working_group_id == group_id).subquery()
         )
@@ -645,9 +662,12 @@ class DigestService:
         rows = list(await session.execute(decided))
         if not rows:
             return None
-        return statistics.median(
-            self._calendar.elapsed(row.filed_at, row.decided_at).total_seconds() / 3600 for row in rows
-        )
+        spans = [(row.filed_at, row.decided_at) for row in rows]
+        return await asyncio.to_thread(self._median_business_hours, spans)  # per-row calendar work: off the loop
+
+    def _median_business_hours(self, spans: list[tuple[datetime, datetime]]) -> float:
+        hours = [self._calendar.elapsed(filed, decided).total_seconds() / 3600 for filed, decided in spans]
+        return statistics.median(hours)
 
     # ------------------------------------------------------------- rendering
 
@@ -655,13 +675,10 @@ class DigestService:
         chart = None
         if schedule.group_id is None and not figures.empty:
             chart = await self._chart(session, schedule, figures)
-        return Rendered(render_text(schedule, figures), chart)
+        # Hundreds of escaped titles: a few hundred ms of template work, kept off the event loop.
+        return Rendered(await asyncio.to_thread(render_text, schedule, figures), chart)
 
     async def _chart(self, session: AsyncSession, schedule: Schedule, figures: Figures) -> bytes:
-        import asyncio
-
-        from bot.services.charts import digest_chart
-
         history: list[tuple[str, float | None]] = []
         end = figures.end
         for _ in range(HISTORY_PERIODS):
@@ -671,10 +688,26 @@ class DigestService:
             history.append((end.astimezone(ZoneInfo(schedule.timezone)).strftime("%d %b"), share))
             end = start
         groups = [(row.name, row.filed) for row in figures.groups]
-        return await asyncio.to_thread(digest_chart, groups, list(reversed(history)))
+        return await self._charts.draw(groups, list(reversed(history)))
 
 
 Decided = Select[datetime, datetime | None, datetime, int]
+
+
+class SellerFlags:
+    """Seller flags looked up once per seller within one digest run (see `seller_flags`)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[str, ...]] = {}
+        self._looked_up: set[str] = set()
+
+    async def of(self, session: AsyncSession, sellers: Sequence[str | None]) -> dict[str, tuple[str, ...]]:
+        wanted = {seller for seller in sellers if seller}
+        missing = wanted - self._looked_up
+        if missing:
+            self._known |= await seller_flags(session, sorted(missing))
+            self._looked_up |= missing
+        return {seller: self._known[seller] for seller in wanted if seller in self._known}
 
 
 def _decided_in(start: datetime, end: datetime) -> Decided:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -301,25 +301,27 @@ class IntelService:
             raise InvalidInput("Search for 2 to 200 characters.")
         async with self._sessions() as session:
             viewer = Viewer.of(await load_standing(session, caller))
-            ids: list[int] = []
+            matches = []
             try:
                 lookup: Indicator | None = parse_lookup(text, default_region=self._region)
             except InvalidInput:
                 lookup = None
-            if lookup is not None:
-                ids += list(
-                    await session.scalars(
+            if lookup is not None:  # a subquery: a popular value is in thousands of reports
+                matches.append(
+                    IntelReport.id.in_(
                         select(IntelIndicator.report_id).where(
                             IntelIndicator.type == lookup.type, IntelIndicator.value == lookup.value
                         )
                     )
                 )
-            ids += await full_text_ids(session, text, limit * 5)
-            if not ids:
+            found = await full_text_ids(session, text, limit * 5)
+            if found:
+                matches.append(IntelReport.id.in_(found))
+            if not matches:
                 return []
             reports = await session.scalars(
                 select(IntelReport)
-                .where(IntelReport.id.in_(set(ids)), visible_condition(viewer))
+                .where(or_(*matches), visible_condition(viewer))
                 .order_by(IntelReport.created_at.desc())
                 .limit(limit)
             )
@@ -503,6 +505,8 @@ class IntelService:
             before = {"title": report.title, "indicators": [(i.type, i.value) for i in report.indicators]}
             report.title, report.body, report.updated_at = title, body, now
             report.unrecognised = _kept(extraction.unrecognised)
+            report.indicators = []  # the old rows go first: a kept value would collide with itself
+            await session.flush()
             report.indicators = [
                 IntelIndicator(type=i.type, value=i.value, display=i.display) for i in extraction.indicators
             ]

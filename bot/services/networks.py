@@ -9,25 +9,78 @@ walked only through reports the viewer may see, so it is never larger than their
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.indicators import Indicator
 from bot.services.tlp import Viewer, visible_condition
-from db.models import IntelIndicator, IntelReport, Takedown, Tlp, WarninglistEntry
+from db.models import (
+    IntelIndicator,
+    IntelReport,
+    IntelValue,
+    Organisation,
+    Takedown,
+    TakedownStatus,
+    Tlp,
+    WarninglistEntry,
+)
 
 Value = tuple[str, str]  # (type, normalised value)
 NETWORK_LIMIT = 500  # reports; a bigger network is cut and says so
-IN_BATCH = 5000  # ids per IN (...) list
+IN_BATCH = 5000  # ids per IN (...) list: SQLite caps bound parameters per statement (32,766)
+COMPONENT_BATCH = 500  # reports per step of a rebuild, so the event loop is never held long
+T = TypeVar("T")
+
+
+def batches(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    """Slices of at most `size`: every IN (...) list stays under the engines' parameter caps."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+Groups = list[tuple[str, list[str]]]  # (type, values of that type)
+
+
+def value_batches(pairs: Iterable[Value]) -> Iterator[Groups]:
+    """Values in batches of at most IN_BATCH, grouped by type, to query with `has_value`."""
+    for batch in batches(sorted(set(pairs)), IN_BATCH):
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for kind, value in batch:
+            grouped[kind].append(value)
+        yield sorted(grouped.items())
+
+
+def has_value(model: type[IntelIndicator | IntelValue | WarninglistEntry], groups: Groups) -> Any:
+    """`(type = ? AND value IN (…)) OR …`: an index lookup per value, and a statement SQLAlchemy
+    compiles once. SQLite plans `(type, value) IN (VALUES …)` as a scan of the whole table it
+    filters (1M indicators), and a join with a VALUES table costs a fresh compile per call."""
+    return or_(*(and_(model.type == kind, model.value.in_(values)) for kind, values in groups))
+
+
+@dataclass(frozen=True)
+class ReportRef:
+    """What a link or a network shows of a report: never more than the reply needs."""
+
+    id: int
+    organisation_id: int
+    working_group_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TakedownRef:
+    id: int
+    status: TakedownStatus
 
 
 @dataclass(frozen=True)
 class Link:
-    report: IntelReport
+    report: ReportRef
     shared: tuple[Value, ...]
 
 
@@ -41,15 +94,18 @@ class Correlation:
 
 @dataclass
 class Network:
-    reports: list[IntelReport]
+    reports: list[ReportRef]
     values: dict[Value, tuple[str, int]]  # value → (display, how many reports in the network have it)
     brands: int
     brand_names: list[str]  # only those in the viewer's own groups
     first_seen: datetime | None
     last_seen: datetime | None
-    takedowns: list[Takedown]  # on the network's listings, those the viewer may see
+    takedowns: list[TakedownRef]  # on the network's listings, those the viewer may see
     other_takedowns: int  # on the same listings, by organisations the viewer may not see
     truncated: bool
+
+
+REPORT_COLUMNS = (IntelReport.id, IntelReport.organisation_id, IntelReport.working_group_id, IntelReport.created_at)
 
 
 class Correlator:
@@ -59,27 +115,42 @@ class Correlator:
     async def _linkable(
         self, session: AsyncSession, values: Iterable[Value]
     ) -> tuple[set[Value], set[Value], set[Value]]:
-        """Split values into (linkable, common, warninglisted)."""
+        """Split values into (linkable, common, warninglisted). The live-report count per value
+        is kept in `intel_value` by the database (migration 0007), so this is index lookups."""
         wanted = set(values)
-        if not wanted:
-            return set(), set(), set()
-        warned_rows = await session.execute(
-            select(WarninglistEntry.type, WarninglistEntry.value).where(
-                tuple_(WarninglistEntry.type, WarninglistEntry.value).in_(wanted)
+        warned: set[Value] = set()
+        counted: set[Value] = set()
+        for groups in value_batches(wanted):
+            warned.update(
+                (kind, value)
+                for kind, value in await session.execute(
+                    select(WarninglistEntry.type, WarninglistEntry.value).where(has_value(WarninglistEntry, groups))
+                )
             )
-        )
-        warned: set[Value] = {(kind, value) for kind, value in warned_rows}
-        counts = await session.execute(
-            select(IntelIndicator.type, IntelIndicator.value, func.count(func.distinct(IntelIndicator.report_id)))
-            .join(IntelReport, IntelReport.id == IntelIndicator.report_id)
-            .where(
-                tuple_(IntelIndicator.type, IntelIndicator.value).in_(wanted - warned),
-                IntelReport.retracted_at.is_(None),
+            counted.update(
+                (kind, value)
+                for kind, value in await session.execute(
+                    select(IntelValue.type, IntelValue.value).where(
+                        has_value(IntelValue, groups), IntelValue.reports > self.common_cap
+                    )
+                )
             )
-            .group_by(IntelIndicator.type, IntelIndicator.value)
-        )
-        common = {(kind, value) for kind, value, count in counts if count > self.common_cap}
+        common = counted - warned
         return wanted - warned - common, common, warned
+
+    async def _visible_ids(self, session: AsyncSession, viewer: Viewer, ids: Iterable[int]) -> set[int]:
+        found: set[int] = set()
+        for batch in batches(sorted(set(ids)), IN_BATCH):
+            query = select(IntelReport.id).where(IntelReport.id.in_(batch), visible_condition(viewer))
+            found.update(await session.scalars(query))
+        return found
+
+    async def _refs(self, session: AsyncSession, ids: Iterable[int]) -> list[ReportRef]:
+        refs: list[ReportRef] = []
+        for batch in batches(sorted(set(ids)), IN_BATCH):
+            rows = await session.execute(select(*REPORT_COLUMNS).where(IntelReport.id.in_(batch)))
+            refs += [ReportRef(number, org, group, created) for number, org, group, created in rows]
+        return sorted(refs, key=lambda r: r.id)
 
     async def links(self, session: AsyncSession, report: IntelReport, viewer: Viewer) -> Correlation:
         """The reports directly linked to `report`, as `viewer` may see them."""
@@ -91,35 +162,29 @@ class Correlator:
         )
         if not linkable:
             return result
-        rows = await session.execute(
-            select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value)
-            .join(IntelReport, IntelReport.id == IntelIndicator.report_id)
-            .where(
-                tuple_(IntelIndicator.type, IntelIndicator.value).in_(linkable),
-                IntelIndicator.report_id != report.id,
-                IntelReport.retracted_at.is_(None),
-            )
-        )
         shared: dict[int, list[Value]] = defaultdict(list)
-        for other, kind, value in rows:
-            shared[other].append((kind, value))
+        for groups in value_batches(linkable):
+            rows = await session.execute(
+                select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value)
+                .join(IntelReport, IntelReport.id == IntelIndicator.report_id)
+                .where(
+                    has_value(IntelIndicator, groups),
+                    IntelIndicator.report_id != report.id,
+                    IntelReport.retracted_at.is_(None),
+                )
+            )
+            for other, kind, value in rows:
+                shared[other].append((kind, value))
         if not shared:
             return result
-        visible = {
-            r.id: r
-            for r in await session.scalars(
-                select(IntelReport)
-                .where(IntelReport.id.in_(shared), visible_condition(viewer))
-                .order_by(IntelReport.id)
-            )
-        }
-        result.visible = [Link(visible[number], tuple(sorted(shared[number]))) for number in sorted(visible)]
-        hidden = set(shared) - set(visible)
-        if hidden:
-            result.foreign_groups = set(
+        visible = await self._visible_ids(session, viewer, shared)
+        result.visible = [Link(ref, tuple(sorted(shared[ref.id]))) for ref in await self._refs(session, visible)]
+        hidden = sorted(set(shared) - visible)
+        for hidden_batch in batches(hidden, IN_BATCH):
+            result.foreign_groups.update(
                 await session.scalars(
                     select(IntelReport.working_group_id).where(
-                        IntelReport.id.in_(hidden),
+                        IntelReport.id.in_(hidden_batch),
                         IntelReport.tlp == Tlp.AMBER,
                         IntelReport.working_group_id != report.working_group_id,
                     )
@@ -128,91 +193,84 @@ class Correlator:
         return result
 
     async def network(self, session: AsyncSession, viewer: Viewer, start: Iterable[int]) -> Network:
-        """Walk links breadth-first from `start`, only through reports `viewer` may see."""
-        seen: dict[int, IntelReport] = {
-            r.id: r
-            for r in await session.scalars(
-                select(IntelReport).where(IntelReport.id.in_(set(start)), visible_condition(viewer))
-            )
-        }
+        """Walk links breadth-first from `start`, only through reports `viewer` may see. The walk
+        moves ids only; the details are loaded once, for the reports the reply names."""
+        seen = await self._visible_ids(session, viewer, start)
         frontier = set(seen)
         truncated = False
         while frontier and not truncated:
-            rows = await session.execute(
-                select(IntelIndicator.type, IntelIndicator.value).where(IntelIndicator.report_id.in_(frontier))
-            )
-            values = {(kind, value) for kind, value in rows}
+            values: set[Value] = set()
+            for numbers in batches(sorted(frontier), IN_BATCH):
+                rows = await session.execute(
+                    select(IntelIndicator.type, IntelIndicator.value).where(IntelIndicator.report_id.in_(numbers))
+                )
+                values.update((kind, value) for kind, value in rows)
             linkable, _, _ = await self._linkable(session, values)
             if not linkable:
                 break
-            sharing = select(IntelIndicator.report_id).where(
-                tuple_(IntelIndicator.type, IntelIndicator.value).in_(linkable)
-            )
-            found = list(
-                await session.scalars(
-                    select(IntelReport)
-                    .where(IntelReport.id.in_(sharing), IntelReport.id.not_in(seen), visible_condition(viewer))
-                    .order_by(IntelReport.id)
-                    .limit(NETWORK_LIMIT)
+            sharing: set[int] = set()
+            for groups in value_batches(linkable):
+                sharing.update(
+                    await session.scalars(select(IntelIndicator.report_id).where(has_value(IntelIndicator, groups)))
                 )
-            )
-            frontier = {r.id for r in found}
-            for r in found:
-                seen[r.id] = r
+            found = sorted(await self._visible_ids(session, viewer, sharing - seen))[:NETWORK_LIMIT]
+            frontier = set(found)
+            seen |= frontier
             truncated = len(seen) >= NETWORK_LIMIT
-        return await self._describe(session, viewer, list(seen.values()), truncated)
+        return await self._describe(session, viewer, seen, truncated)
 
-    async def _describe(
-        self, session: AsyncSession, viewer: Viewer, reports: list[IntelReport], truncated: bool
-    ) -> Network:
+    async def _describe(self, session: AsyncSession, viewer: Viewer, ids: set[int], truncated: bool) -> Network:
+        reports = await self._refs(session, ids)
         counts: dict[Value, int] = defaultdict(int)
         display: dict[Value, str] = {}
-        for report in reports:
-            for i in report.indicators:
-                counts[(i.type, i.value)] += 1
-                display[(i.type, i.value)] = i.display
-        listings = [value for kind, value in counts if kind == "listing"]
-        on_listings = (
-            list(
-                await session.scalars(select(Takedown).where(Takedown.listing_key.in_(listings)).order_by(Takedown.id))
+        for batch in batches(sorted(ids), IN_BATCH):
+            rows = await session.execute(
+                select(IntelIndicator.type, IntelIndicator.value, IntelIndicator.display)
+                .where(IntelIndicator.report_id.in_(batch))
+                .order_by(IntelIndicator.report_id, IntelIndicator.id)
             )
-            if listings
+            for kind, value, shown in rows:
+                counts[(kind, value)] += 1
+                display[(kind, value)] = shown
+        listings = sorted(value for kind, value in counts if kind == "listing")
+        takedowns: list[TakedownRef] = []
+        others = 0
+        for listing_batch in batches(listings, IN_BATCH):
+            found = await session.execute(
+                select(Takedown.id, Takedown.status, Takedown.organisation_id)
+                .where(Takedown.listing_key.in_(listing_batch))
+                .order_by(Takedown.id)
+            )
+            for number, status, organisation in found:
+                if viewer.sees_all_takedowns or organisation == viewer.organisation_id:
+                    takedowns.append(TakedownRef(number, status))
+                else:
+                    others += 1
+        own_group_orgs = {r.organisation_id for r in reports if r.working_group_id in viewer.group_ids}
+        names = (
+            sorted(await session.scalars(select(Organisation.name).where(Organisation.id.in_(own_group_orgs))))
+            if own_group_orgs
             else []
         )
-        takedowns = [t for t in on_listings if viewer.sees_all_takedowns or t.organisation_id == viewer.organisation_id]
-        own_group_orgs = sorted({r.organisation.name for r in reports if r.working_group_id in viewer.group_ids})
         moments = [r.created_at for r in reports]
         return Network(
-            reports=sorted(reports, key=lambda r: r.id),
+            reports=reports,
             values={value: (display[value], count) for value, count in sorted(counts.items())},
             brands=len({r.organisation_id for r in reports}),
-            brand_names=own_group_orgs,
+            brand_names=names,
             first_seen=min(moments) if moments else None,
             last_seen=max(moments) if moments else None,
-            takedowns=takedowns,
-            other_takedowns=len(on_listings) - len(takedowns),
+            takedowns=sorted(takedowns, key=lambda t: t.id),
+            other_takedowns=others,
             truncated=truncated,
         )
 
     async def components(self, session: AsyncSession, report_ids: list[int]) -> list[set[int]]:
-        """Connected components among `report_ids` (union-find over their linkable values)."""
-        if not report_ids:
-            return []
-        rows: list[tuple[int, str, str]] = []
-        for start in range(0, len(report_ids), IN_BATCH):  # SQLite caps bound parameters per statement
-            batch = report_ids[start : start + IN_BATCH]
-            found = await session.execute(
-                select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value).where(
-                    IntelIndicator.report_id.in_(batch)
-                )
-            )
-            rows += [(number, kind, value) for number, kind, value in found]
-        values = {(kind, value) for _, kind, value in rows}
-        linkable: set[Value] = set()
-        ordered = sorted(values)
-        for start in range(0, len(ordered), IN_BATCH // 2):
-            batch_linkable, _, _ = await self._linkable(session, ordered[start : start + IN_BATCH // 2])
-            linkable |= batch_linkable
+        """Connected components among `report_ids` (union-find over their linkable values).
+
+        Reads the reports' values a batch at a time (a covering-index range of intel_indicator),
+        so neither memory nor the event loop holds every row at once; the values that do not
+        link (common or warninglisted: a few thousand at most) are read once and skipped."""
         parent = {number: number for number in report_ids}
 
         def root(number: int) -> int:
@@ -221,12 +279,29 @@ class Correlator:
                 number = parent[number]
             return number
 
+        unlinkable: set[Value] = {
+            (kind, value)
+            for kind, value in await session.execute(
+                select(IntelValue.type, IntelValue.value).where(IntelValue.reports > self.common_cap)
+            )
+        }
+        unlinkable.update(
+            (kind, value)
+            for kind, value in await session.execute(select(WarninglistEntry.type, WarninglistEntry.value))
+        )
         first_with: dict[Value, int] = {}
-        for number, kind, value in rows:
-            if (kind, value) not in linkable:
-                continue
-            other = first_with.setdefault((kind, value), number)
-            parent[root(number)] = root(other)
+        for batch in batches(sorted(parent), COMPONENT_BATCH):
+            rows = await session.execute(
+                select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value).where(
+                    IntelIndicator.report_id.in_(batch)
+                )
+            )
+            for number, kind, value in rows:
+                if (kind, value) in unlinkable:
+                    continue
+                other = first_with.setdefault((kind, value), number)
+                if other != number:
+                    parent[root(number)] = root(other)
         groups: dict[int, set[int]] = defaultdict(set)
         for number in report_ids:
             groups[root(number)].add(number)

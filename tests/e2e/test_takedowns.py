@@ -406,6 +406,40 @@ async def test_bulk_files_good_rows_and_reports_every_row(world: World, bot: All
     assert len(await takedowns(bot)) == 3
 
 
+FAIL_BULK_SUMMARY = {
+    "sqlite": [
+        "CREATE TRIGGER fail_bulk BEFORE INSERT ON audit_log WHEN NEW.action = 'takedown.bulk_filed' "
+        "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION fail_bulk() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN IF NEW.action = 'takedown.bulk_filed' THEN RAISE EXCEPTION 'injected failure'; END IF; "
+        "RETURN NEW; END $$",
+        "CREATE TRIGGER fail_bulk BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION fail_bulk()",
+    ],
+}
+
+
+@pytest.mark.allow_bot_errors
+async def test_bulk_is_all_or_nothing_when_its_last_write_fails(world: World, bot: AllianceBot) -> None:
+    """The batched inserts share the filing's transaction: a failure at its very end (the bulk's
+    own audit entry, refused by a trigger) leaves no request, entry or bulk behind."""
+    from sqlalchemy import text
+
+    upload = bulk_file(*(f"https://www.ebay.com/itm/4000{n:02d},TM-778812,counterfeit,shop-{n}," for n in range(30)))
+    shown = await world.alice.slash(world.watches, "takedown bulk", csv=upload)
+    assert "**30** can be filed" in shown.response.content
+    async with bot.engine.begin() as connection:
+        for statement in FAIL_BULK_SUMMARY[connection.dialect.name]:
+            await connection.execute(text(statement))
+    done = await world.alice.click(shown.response, label="File all")
+    assert any("nothing was changed" in message.content for message in done.followups)
+    assert await takedowns(bot) == []
+    async with bot.sessions() as session:
+        filed = await session.scalar(select(func.count()).where(AuditEntry.action == "takedown.filed"))
+    assert filed == 0
+
+
 async def test_bulk_with_no_valid_row_files_nothing(world: World, bot: AllianceBot) -> None:
     shown = await world.alice.slash(world.watches, "takedown bulk", csv=bulk_file("nope,TM-778812,counterfeit,,"))
     assert "nothing will be filed" in shown.response.content
