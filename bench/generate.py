@@ -137,6 +137,15 @@ def sentence(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n))
 
 
+def alerted(filed: datetime, *, open_: bool) -> dict[str, datetime | None]:
+    """The SLA alerts a running bot would already have sent for a request filed at `filed`."""
+    at_risk, due = filed + timedelta(days=2), filed + timedelta(days=3)
+    return {
+        "at_risk_alerted_at": at_risk if open_ and at_risk < NOW else None,
+        "breach_alerted_at": due if open_ and due < NOW else None,
+    }
+
+
 def moment(rng: random.Random, days: float = 730, busy_share: float = 0.04) -> datetime:
     """Spread over two years, busier recently; `busy_share` of rows fall in the last week."""
     if rng.random() < busy_share:
@@ -227,7 +236,9 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
              "good_faith_statement": GOOD_FAITH, "status": status, "filed_at": filed,
              "due_at": filed + timedelta(days=3), "at_risk_at": filed + timedelta(days=2), "decided_at": decided,
              "decided_by": 1 if decided else None, "closed_at": decided if status in ("rejected", "withdrawn") else None,
-             "at_risk_alerted_at": None, "breach_alerted_at": None,
+             # A running bot alerted these when they came due; without this, start-up would find
+             # ~26,000 un-alerted breaches and post alerts all through the measurements.
+             **alerted(filed, open_=status in ("submitted", "needs_info")),
              "counter_state": "upheld" if status == "removed" and rng.random() < 0.03 else None,
              "counter_filed_at": None, "counter_deadline": None, "counter_note": None,
              "review_channel_id": None, "review_message_id": None}
