@@ -5,7 +5,7 @@ reviewer's Needs info) are exercised twice:
 
 - field by field, 10,000 generated values per field, through the functions the services call
   on the fields before they open a transaction (`read_report_form`; `canonicalise`,
-  `parse_reason`, `seller_key`, `clean_note`): each value is accepted as literal text (trimmed,
+  `parse_reason`, `clean_seller`, `clean_note`): each value is accepted as literal text (trimmed,
   control characters dropped) or refused with a message for the user; any other exception is a
   bug. A refusal there comes before any database work, so it cannot have written anything.
 - whole submissions, 1,000 per form and engine, through the services on a seeded database:
@@ -23,6 +23,7 @@ with an error reference; free text now drops control characters (bot/services/te
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -33,11 +34,11 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
 from bot.app import AllianceBot
-from bot.errors import AllianceError
+from bot.errors import AllianceError, InvalidInput
 from bot.permissions import Caller
 from bot.services.intel import read_report_form
 from bot.services.listings import canonicalise, seller_key
-from bot.services.takedowns import Draft, clean_note, parse_reason
+from bot.services.takedowns import SELLER_MAX, Draft, clean_note, clean_seller, parse_reason
 from bot.services.text import plain_text
 from bot.settings import Settings
 from db.models import (
@@ -316,8 +317,12 @@ def test_file_form_reason(text: str) -> None:
 @FIELDS
 @given(text=field("Lucky Star Shop", "shop-a"))
 def test_file_form_seller(text: str) -> None:
-    key = read("File a takedown: seller", lambda: seller_key(text))
-    assert key is None or key == seller_key(key)
+    shown = read("File a takedown: seller", lambda: clean_seller(text))
+    assert shown is None or (shown == plain_text(text) and len(shown) <= SELLER_MAX)
+    if shown:
+        with contextlib.suppress(InvalidInput):  # a seller with no letters or digits is refused
+            key = seller_key(shown)
+            assert key == seller_key(key)
 
 
 @FIELDS

@@ -60,6 +60,7 @@ from db.types import UTCDateTime
 SLA = timedelta(hours=24)
 AT_RISK_SHARE = 0.75
 NOTE_MAX = 1000
+SELLER_MAX = 200  # the modal's and the column's limit
 BULK_CARD_LIMIT = 20  # larger uploads get one summary card, not one card per row
 
 GOOD_FAITH_STATEMENT = (
@@ -896,6 +897,14 @@ async def _change_serial(session: AsyncSession, takedown: Takedown) -> int:
     return int(await session.scalar(select(func.count()).where(AuditEntry.subject == subject)) or 0)
 
 
+def clean_seller(seller: str | None) -> str | None:
+    """The seller as the member typed it (shop name or id), trimmed and bounded; None if blank."""
+    text = plain_text(seller or "")
+    if len(text) > SELLER_MAX:
+        raise InvalidInput(f"The seller is {len(text)} characters long; at most {SELLER_MAX} are allowed.")
+    return text or None
+
+
 def clean_note(note: str | None) -> str:
     """A note typed in a form or an option (filing, decision, counter-notice), trimmed and bounded."""
     text = plain_text(note or "")
@@ -978,7 +987,7 @@ def _draft(
     guild_id: int | None,
 ) -> Draft:
     """The one way a checked filing (single or bulk row) becomes a `Draft`."""
-    seller_text = plain_text(seller or "") or None
+    seller_text = clean_seller(seller)
     return Draft(
         listing=listing,
         submitted_url=plain_text(url)[:2048],
