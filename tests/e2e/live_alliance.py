@@ -15,14 +15,19 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.digests import last_fire, parse_cron
 from db.engine import SessionFactory, create_engine, create_session_factory
 from db.migrate import upgrade
 from db.models import (
+    DigestRun,
+    DigestRunStatus,
+    DigestSchedule,
     GuildSettings,
     IpRight,
     Member,
@@ -99,6 +104,30 @@ async def seed(database_url: str, now: datetime) -> Alliance:
             return Alliance(group.id, group.name, group.slug, org.id)
     finally:
         await engine.dispose()
+
+
+def add_overdue_digest(
+    session: AsyncSession, scope: str, now: datetime, late_by: timedelta
+) -> tuple[datetime, datetime]:
+    """A daily digest for `scope` whose run came due `late_by` ago, with the run the day before
+    posted, so that start-up catches it up (a digest that never ran has nothing to catch up).
+    Returns the ends of the posted period and of the overdue one."""
+    latest = (now - late_by).replace(second=0, microsecond=0)
+    previous = latest - timedelta(days=1)
+    cron = f"{latest.minute} {latest.hour} * * *"
+    assert last_fire(parse_cron(cron, "UTC"), now) == latest
+    session.add(DigestSchedule(scope=scope, cron=cron, timezone="UTC", updated_at=now, updated_by=None))
+    session.add(
+        DigestRun(
+            scope=scope,
+            period_start=previous - timedelta(days=1),
+            period_end=previous,
+            status=DigestRunStatus.posted,
+            claimed_at=previous,
+            messages=1,
+        )
+    )
+    return previous, latest
 
 
 def alliance_fake() -> FakeDiscord:

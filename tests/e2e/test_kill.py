@@ -40,14 +40,13 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import make_url
 
-from bot.services.digests import ALLIANCE, last_fire, parse_cron
+from bot.services.digests import ALLIANCE
 from bot.services.takedowns import GOOD_FAITH_STATEMENT, takedown_id
 from db.models import (
     AuditEntry,
     CounterState,
     DigestRun,
     DigestRunStatus,
-    DigestSchedule,
     IpRight,
     OutboxMessage,
     OutboxStatus,
@@ -65,6 +64,7 @@ from tests.e2e.live_alliance import (
     REVIEWER,
     Alliance,
     LiveBot,
+    add_overdue_digest,
     alliance_fake,
     bulk_csv,
     database,
@@ -242,25 +242,10 @@ async def test_kill_around_a_review_decision_loses_none(tmp_path: Path, database
 
 
 async def seed_due_digest(database_url: str, now: datetime) -> datetime:
-    """A daily alliance digest whose run came due five minutes ago, with a run the day before so
-    that start-up catches it up (as in test_two_processes). Returns the due period's end."""
-    latest = (now - timedelta(minutes=5)).replace(second=0, microsecond=0)
-    cron = f"{latest.minute} {latest.hour} * * *"
-    assert last_fire(parse_cron(cron, "UTC"), now) == latest
-    previous = latest - timedelta(days=1)
+    """A daily alliance digest whose run came due five minutes ago (as in test_two_processes).
+    Returns the due period's end."""
     async with database(database_url) as sessions, sessions.begin() as session:
-        session.add(DigestSchedule(scope=ALLIANCE, cron=cron, timezone="UTC", updated_at=now, updated_by=None))
-        session.add(
-            DigestRun(
-                scope=ALLIANCE,
-                period_start=previous - timedelta(days=1),
-                period_end=previous,
-                status=DigestRunStatus.posted,
-                claimed_at=previous,
-                messages=1,
-            )
-        )
-    return latest
+        return add_overdue_digest(session, ALLIANCE, now, timedelta(minutes=5))[1]
 
 
 async def seed_passed_deadline(database_url: str, alliance: Alliance, now: datetime) -> int:

@@ -30,18 +30,18 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from bot.services.digests import ALLIANCE, group_scope, last_fire, parse_cron
+from bot.services.digests import ALLIANCE, group_scope
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from db.models import (
     DigestRun,
     DigestRunStatus,
-    DigestSchedule,
     GuildSettings,
     OutboxMessage,
     OutboxStatus,
     WorkingGroup,
 )
+from tests.e2e.live_alliance import add_overdue_digest
 from tests.e2e.test_connected import GUARD_MARK, READY_LOG, SHUTDOWN_TIMEOUT, TOKEN, BotRun, run_bot, stop
 from tests.fake_discord import FakeDiscord, PostedMessage
 
@@ -71,10 +71,6 @@ class Seeded:
 
 async def seed(database_url: str, now: datetime) -> Seeded:
     """Migrate, wire the alliance to the fake guild, and make one run of two digests overdue."""
-    latest = (now - LATE_BY).replace(second=0, microsecond=0)
-    previous = latest - timedelta(days=1)
-    cron = f"{latest.minute} {latest.hour} * * *"
-    assert last_fire(parse_cron(cron, "UTC"), now) == latest
     engine = create_engine(database_url)
     try:
         await upgrade(engine)
@@ -98,17 +94,7 @@ async def seed(database_url: str, now: datetime) -> Seeded:
             )
             scopes = (ALLIANCE, group_scope(group.slug))
             for scope in scopes:
-                session.add(DigestSchedule(scope=scope, cron=cron, timezone="UTC", updated_at=now, updated_by=None))
-                session.add(
-                    DigestRun(
-                        scope=scope,
-                        period_start=previous - timedelta(days=1),
-                        period_end=previous,
-                        status=DigestRunStatus.posted,
-                        claimed_at=previous,
-                        messages=1,
-                    )
-                )
+                previous, latest = add_overdue_digest(session, scope, now, LATE_BY)
             return Seeded(group.name, scopes[1], previous, latest)
     finally:
         await engine.dispose()
