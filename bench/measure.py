@@ -31,6 +31,7 @@ from sqlalchemy import event, select, text, update
 
 from bot.app import AllianceBot, create_bot
 from bot.permissions import Caller
+from bot.services.access import rights_of
 from bot.services.takedown_csv import parse_bulk
 from bot.settings import Settings
 from db.models import Base, IntelIndicator, IntelReport, Member, Organisation, Takedown, Tlp, WorkingGroup
@@ -130,6 +131,7 @@ class Bench:
         async with self.bot.sessions() as session:
             groups = list(await session.scalars(select(WorkingGroup).order_by(WorkingGroup.id)))
             orgs = list(await session.scalars(select(Organisation).order_by(Organisation.id)))
+            rights = {o.id: await rights_of(session, o.id) for o in orgs}
         self.actors: list[dict[str, Any]] = []
         for group in groups:
             channel = guild.create_text_channel(group.slug)
@@ -141,7 +143,7 @@ class Bench:
             for k, org in enumerate(home_orgs):
                 actor = guild.add_member(env.create_user(f"{group.slug}-{k}"), roles=[role])
                 self.actors.append({"actor": actor, "org": org.id, "group": group.id, "channel": channel,
-                                    "role": role.id, "right": next(r for r in org.rights if r.kind.value == "trademark")})
+                                    "role": role.id, "right": next(r for r in rights[org.id] if r.kind.value == "trademark")})
         async with self.bot.sessions.begin() as session:
             for item in self.actors:
                 placeholder = await session.scalar(

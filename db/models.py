@@ -88,7 +88,9 @@ class Organisation(Base):
     created_at: Mapped[datetime]
 
     working_group: Mapped[WorkingGroup | None] = relationship(lazy="joined")
-    rights: Mapped[list[IpRight]] = relationship(back_populates="organisation", order_by="IpRight.id", lazy="selectin")
+    # Not loaded with the organisation: members, takedowns and reports join their organisation on
+    # every command, and only filing and /alliance whoami need its rights (they ask for them).
+    rights: Mapped[list[IpRight]] = relationship(back_populates="organisation", order_by="IpRight.id", lazy="raise")
 
 
 class IpRight(Base):

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.errors import NotFound
 from bot.permissions import Caller, GroupRef, OrgRef, Standing
 from bot.rendering import code
-from db.models import GuildSettings, Member, WorkingGroup
+from db.models import GuildSettings, IpRight, Member, WorkingGroup
 
 
 async def find_group(session: AsyncSession, slug: str, *, live: bool = False) -> WorkingGroup:
@@ -19,6 +19,14 @@ async def find_group(session: AsyncSession, slug: str, *, live: bool = False) ->
         kind = "live working group" if live else "working group"
         raise NotFound(f"There is no {kind} {code(slug, 64)}.")
     return group
+
+
+async def rights_of(session: AsyncSession, organisation_id: int) -> list[IpRight]:
+    """An organisation's registered rights, oldest first (asked for where needed: they are not
+    loaded with every organisation a command touches)."""
+    return list(
+        await session.scalars(select(IpRight).where(IpRight.organisation_id == organisation_id).order_by(IpRight.id))
+    )
 
 
 def group_ref(group: WorkingGroup) -> GroupRef:

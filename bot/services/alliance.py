@@ -16,7 +16,7 @@ from bot.errors import Conflict, InvalidInput, NotFound
 from bot.permissions import Caller, Standing, require_admin
 from bot.rendering import code
 from bot.services import audit
-from bot.services.access import load_standing
+from bot.services.access import load_standing, rights_of
 from bot.services.text import plain_text
 from db.engine import SessionFactory
 from db.models import GuildSettings, IpRight, Member, Organisation, RightKind, WorkingGroup
@@ -68,9 +68,7 @@ class AllianceService:
             standing = await load_standing(session, caller)
             rights: tuple[IpRight, ...] = ()
             if standing.organisation is not None:
-                org = await session.get(Organisation, standing.organisation.id)
-                assert org is not None
-                rights = tuple(org.rights)
+                rights = tuple(await rights_of(session, standing.organisation.id))
             return Whoami(standing, rights)
 
     async def groups(self, *, include_archived: bool = False) -> list[WorkingGroup]:

@@ -34,7 +34,7 @@ from bot.ids import format_id, parse_id
 from bot.permissions import Caller, Standing, require_member, require_reviewer
 from bot.rendering import code, render, when
 from bot.services import audit, outbox
-from bot.services.access import load_standing
+from bot.services.access import load_standing, rights_of
 from bot.services.business_time import BusinessCalendar
 from bot.services.listings import Listing, canonicalise, seller_key
 from bot.services.takedown_csv import BulkRow
@@ -397,7 +397,7 @@ class TakedownService:
         channel_id: int | None,
         progress: Progress | None,
     ) -> tuple[BulkResult, list[Draft]]:
-        rights = list(await session.scalars(select(IpRight).where(IpRight.organisation_id == org.id)))
+        rights = await rights_of(session, org.id)
         group = await self._group_for(session, standing, org, channel_id)
         active = set(
             await session.scalars(
@@ -787,7 +787,7 @@ class TakedownService:
 
     async def _right(self, session: AsyncSession, org: Organisation, text: str) -> IpRight:
         key = text.strip()
-        rights = list(org.rights)
+        rights = await rights_of(session, org.id)
         chosen = [r for r in rights if key.isdigit() and r.id == int(key)] or [
             r for r in rights if r.number.casefold() == key.casefold()
         ]
