@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import JSON, insert, select, text
 
 from bot.services.listings import canonicalise
 from db.engine import create_engine
@@ -131,6 +131,10 @@ class Pools:
             ],
         }
         self.pickers = {kind: zipf_picker(rng, len(pool), 1.05) for kind, pool in self.values.items()}
+        # A listing is one shop's page: every brand that files on it names the same seller (the
+        # URL's, or one drawn once), and popular sellers own many listings.
+        self.sellers = [listing.seller or self.values["seller"][self.pickers["seller"]()][0]
+                        for listing in self.listings]
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -165,10 +169,30 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
 
     async def bulk(table: Any, rows: list[dict[str, Any]], label: str) -> None:
         t0 = time.perf_counter()
-        async with engine.begin() as connection:
-            for start in range(0, len(rows), BATCH):
-                await connection.execute(insert(table), rows[start : start + BATCH])
+        if dialect == "postgresql" and rows:
+            await copy(table, rows)
+        else:
+            async with engine.begin() as connection:
+                if dialect == "sqlite":  # a scratch database: a crash means generating again
+                    await connection.execute(text("PRAGMA synchronous=OFF"))
+                for start in range(0, len(rows), BATCH):
+                    await connection.execute(insert(table), rows[start : start + BATCH])
         timings[label] = timings.get(label, 0.0) + time.perf_counter() - t0
+
+    async def copy(table: Any, rows: list[dict[str, Any]]) -> None:
+        """PostgreSQL's COPY: a few times faster than executemany (triggers still fire per row).
+        COPY applies no Python-side column defaults, so every row must name every such column."""
+        columns = list(rows[0])
+        missing = [c.name for c in table.columns if c.default is not None and c.name not in columns]
+        if missing:
+            raise ValueError(f"{table.name}: rows lack {missing}, which have Python-side defaults")
+        as_json = {c.name for c in table.columns if isinstance(c.type, JSON)}
+        records = [tuple(json.dumps(row[c]) if c in as_json else row[c] for c in columns) for row in rows]
+        async with engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            for start in range(0, len(records), BATCH * 5):
+                await raw.copy_records_to_table(table.name, records=records[start : start + BATCH * 5],
+                                                columns=columns)
 
     async with engine.connect() as connection:
         groups = [row[0] for row in await connection.execute(select(WorkingGroup.id).order_by(WorkingGroup.id))]
@@ -216,17 +240,19 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
         org_id = 1 + org_pick()
         status = rng.choice(statuses)
         while True:
-            listing = pools.listings[pools.listing_pick()]
+            index = pools.listing_pick()
+            listing = pools.listings[index]
             if status not in active or (org_id, listing.key) not in taken:
                 break
-            listing = pools.listings[rng.randrange(len(pools.listings))]
+            index = rng.randrange(len(pools.listings))
+            listing = pools.listings[index]
             if (org_id, listing.key) not in taken:
                 break
         if status in active:
             taken.add((org_id, listing.key))
         filed = moment(rng)
         decided = filed + timedelta(hours=rng.uniform(1, 60)) if status not in ("submitted", "needs_info") else None
-        seller = listing.seller or pools.values["seller"][pools.pickers["seller"]()][0]
+        seller = pools.sellers[index]
         takedowns.append(
             {"id": tid, "organisation_id": org_id, "right_id": right_of_org[org_id],
              "working_group_id": orgs[org_id - 1]["working_group_id"], "guild_id": None,

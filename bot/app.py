@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 from datetime import timedelta
@@ -203,6 +204,18 @@ class AllianceBot(commands.Bot):
         await self.delivery.close()
         await super().close()
         await self.engine.dispose()
+
+
+def freeze_startup_heap() -> None:
+    """Keep the garbage collector's full passes to what requests create.
+
+    What start-up made (modules, mappers, the command tree, compiled templates) lives as long
+    as the process, yet every full collection walked it again: in the bench those pauses were
+    110–210 ms and made most of the commands' p99. Frozen objects are skipped; collecting first
+    leaves no start-up garbage behind in the frozen set. Only for a process that runs one bot
+    for its lifetime (`python bot.py`), not a test process that makes hundreds."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_bot(settings: Settings, *, clock: Clock = discord.utils.utcnow) -> AllianceBot:

@@ -54,7 +54,7 @@ async def use_gateway_of(bot: discord.Client) -> None:
 
 
 async def run_connected(settings: Settings) -> None:
-    from bot.app import create_bot
+    from bot.app import create_bot, freeze_startup_heap
 
     assert settings.discord_token is not None
     use_api_base(settings.discord_api_base)
@@ -63,7 +63,8 @@ async def run_connected(settings: Settings) -> None:
     with contextlib.suppress(NotImplementedError):  # process managers stop services with SIGTERM
         loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))
     async with bot:
-        await bot.login(settings.discord_token.get_secret_value())
+        await bot.login(settings.discord_token.get_secret_value())  # runs setup_hook
+        freeze_startup_heap()
         await use_gateway_of(bot)
         await bot.connect()
 
