@@ -392,7 +392,7 @@ class IntelIndicator(Base):
     __tablename__ = "intel_indicator"
     __table_args__ = (
         UniqueConstraint("report_id", "type", "value", name="uq_intel_indicator_report_value"),
-        Index("ix_intel_indicator_value", "type", "value"),
+        Index("ix_intel_indicator_value", "type", "value", "report_id"),  # covering: value → reports, in order
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

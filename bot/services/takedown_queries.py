@@ -346,7 +346,7 @@ async def _intel_on(session: AsyncSession, standing: Standing, listing_key: str)
                 IntelIndicator.value == listing_key,
                 visible_condition(Viewer.of(standing)),
             )
-            .order_by(IntelReport.id)
+            .order_by(IntelIndicator.report_id)  # the index's order: stops at the 20th visible report
             .limit(20)
         )
     )
