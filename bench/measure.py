@@ -298,6 +298,8 @@ class Bench:
             elapsed = time.perf_counter() - t
             self.queries.active = False
             out[name] = {"ms_per_call": elapsed * 1000 / calls_made, "calls": calls_made,
+                         "sql_ms_per_call": sum(map(sum, self.queries.stats.values())) * 1000 / calls_made,
+                         "statements_per_call": sum(map(len, self.queries.stats.values())) / calls_made,
                          "queries": self.queries.top(calls_made)}
         self.result["profiles"] = out
 

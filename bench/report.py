@@ -114,7 +114,8 @@ def render(machine: dict[str, Any], results: list[dict[str, Any]], runtime: floa
     for r in results:
         out += [f"## Details · {r['engine']} · {r['label']}", ""]
         gen = r["generation"]
-        out.append("Generation (SQLAlchemy Core executemany, batches of 20,000): " + ", ".join(
+        how = "COPY" if r["engine"] == "postgresql" else "SQLAlchemy Core executemany, batches of 20,000"
+        out.append(f"Generation ({how}): " + ", ".join(
             f"{k} {v:.1f} s" for k, v in gen.items() if v >= 0.05) + (f"; database {r['db_mb']:.0f} MB" if "db_mb" in r
                                                                     else ""))
         out.append("")
@@ -163,7 +164,9 @@ def render(machine: dict[str, Any], results: list[dict[str, Any]], runtime: floa
             out += ["### Profiles (up to 30 calls or 10 s each: SQL statements by wall time per call, from SQLAlchemy cursor events)",
                     ""]
             for name, p in r["profiles"].items():
-                out += [f"#### `/{name}` — {p['ms_per_call']:.1f} ms per call under the profiler", ""]
+                sql = (f"; {p['statements_per_call']:.1f} statements taking {p['sql_ms_per_call']:.1f} ms "
+                       "(driver round trips included)" if "sql_ms_per_call" in p else "")
+                out += [f"#### `/{name}` — {p['ms_per_call']:.1f} ms per call under the profiler{sql}", ""]
                 out += [f"- {q['ms_per_call']:.2f} ms/call, {q['count_per_call']:.1f}×/call, max {q['max_ms']:.1f} ms: "
                         f"`{q['statement'][:220]}`" for q in p["queries"]]
                 out.append("")
