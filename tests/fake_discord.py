@@ -34,8 +34,9 @@ to a route (Discord accepted the request or not) to stop the bot at a chosen poi
 made while the bot is disconnected are kept in the session and replayed on RESUME.
 
 Everything is recorded (`requests`, `gateway_sessions`, `command_syncs`, `posted_messages`,
-`messages`, `interactions`) so tests can assert on the traffic the client really produced. It
-listens on 127.0.0.1 with an ephemeral port.
+`messages`, `interactions`, each interaction with when it was dispatched, acknowledged and
+answered) so tests can assert on the traffic the client really produced, and bench/live.py can
+time it. It listens on 127.0.0.1 with an ephemeral port.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ GUILD_TEXT, DM = 0, 1  # channel types
 # Interaction types, and the callback types that create or update the response message.
 APPLICATION_COMMAND, MESSAGE_COMPONENT = 2, 3
 MESSAGE_CALLBACKS = {4: "message", 5: "deferred message", 7: "update message"}
+SHOWN_CALLBACKS = {4, 7, 9}  # a message, an updated message, a modal: the user sees an answer at once
 EPHEMERAL = 1 << 6  # message flag
 BUTTON = 2  # component type
 
@@ -149,6 +151,11 @@ class Interaction:
     callbacks: list[Json] = field(default_factory=list)  # callback bodies, in order
     original: PostedMessage | None = None  # the response message, as last edited
     followups: list[PostedMessage] = field(default_factory=list)
+    # time.monotonic() moments, for latency measurements (bench/live.py): the dispatch, the
+    # first callback (Discord's 3-second deadline), and the first thing the user saw (`answer`).
+    dispatched_at: float = field(default_factory=time.monotonic)
+    acknowledged_at: float | None = None
+    answered_at: float | None = None
 
     @property
     def acknowledged(self) -> bool:
@@ -162,6 +169,12 @@ class Interaction:
     def texts(self) -> list[str]:
         """Everything the user was shown: the response (as last edited) and the follow-ups."""
         return [m.content for m in ([self.original] if self.original else []) + self.followups]
+
+    def answer(self) -> None:
+        """The user sees an answer now: a message, an updated message or a modal; after a
+        deferral ("thinking…"), the first edit of the response or the first follow-up."""
+        if self.answered_at is None:
+            self.answered_at = time.monotonic()
 
 
 @dataclass
@@ -338,6 +351,7 @@ class FakeDiscord:
         self.posted_messages: list[PostedMessage] = []  # every message created, in order
         self.messages: dict[int, PostedMessage] = {}  # message id → its current state (edits applied)
         self.interactions: list[Interaction] = []
+        self._interactions_by_token: dict[str, Interaction] = {}  # a load test answers thousands
         self.deduplicated_posts = 0  # message POSTs answered from an earlier nonce, creating nothing
         self.dm_channels: dict[int, int] = {}  # user id → their DM channel with the bot
         self.attachments: dict[int, Attachment] = {}
@@ -701,6 +715,7 @@ class FakeDiscord:
         }
         interaction = Interaction(interaction_id, token, payload)
         self.interactions.append(interaction)
+        self._interactions_by_token[token] = interaction
         await self.dispatch("INTERACTION_CREATE", payload)
         return interaction
 
@@ -1010,7 +1025,7 @@ class FakeDiscord:
     # ------------------------------------------------------------------ interaction answers
 
     def _interaction(self, token: str) -> Interaction | None:
-        return next((i for i in self.interactions if i.token == token), None)
+        return self._interactions_by_token.get(token)
 
     async def _interaction_callback(self, request: web.Request) -> web.Response:
         interaction = self._interaction(request.match_info["token"])
@@ -1023,7 +1038,10 @@ class FakeDiscord:
             return body
         callback, files = body
         interaction.callbacks.append(callback)
+        interaction.acknowledged_at = time.monotonic()
         kind = int(callback.get("type", 0))
+        if kind in SHOWN_CALLBACKS:
+            interaction.answer()
         data = callback.get("data") or {}
         if kind == 7 and interaction.payload.get("message"):  # update the message the button was on
             target = self.messages.get(int(interaction.payload["message"]["id"]))
@@ -1081,6 +1099,7 @@ class FakeDiscord:
             return body
         message = self._store(self._response_message(int(interaction.payload["channel_id"]), *body))
         interaction.followups.append(message)
+        interaction.answer()
         return _json(message.answer)
 
     async def _get_response(self, request: web.Request) -> web.Response:
@@ -1101,6 +1120,7 @@ class FakeDiscord:
         if isinstance(body, web.Response):
             return body
         edited = self._edit(message, *body)
+        interaction.answer()
         if message is interaction.original:
             interaction.original = edited
         else:
