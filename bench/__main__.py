@@ -117,11 +117,17 @@ def run_dataset(engine: str, pg_url: str | None, label: str, gen_args: list[str]
         print(f"[{engine} {label}] preparing the dataset …", flush=True)
         url, meta = prepare(engine, pg_url, gen_args, name, workdir, cache)
         print(f"[{engine} {label}] ready in {time.perf_counter() - t:.0f} s; measuring …", flush=True)
-        args = [sys.executable, "-m", "bench.measure", url, meta, "--calls", str(calls), "--out", out,
-                "--load-seconds", str(load_seconds)]
+        args = [sys.executable, "-m", "bench.measure", url, meta, "--calls", str(calls), "--out", out]
         subprocess.run([*args, "--full"] if full else args, check=True)
         with open(out, encoding="utf-8") as handle:
             result = json.load(handle)
+        if full:  # sustained load on the real `python bot.py` (see bench/live.py), on the same data
+            print(f"[{engine} {label}] sustained load on the real bot process …", flush=True)
+            live_out = f"{workdir}/{name}.live.json"
+            subprocess.run([sys.executable, "-m", "bench.live", url, meta, "--seconds", str(load_seconds),
+                            "--rate", "100", "--out", live_out], check=True)
+            with open(live_out, encoding="utf-8") as handle:
+                result["live"] = json.load(handle)
         result["label"], result["engine"] = label, engine
         result["wall_s"] = time.perf_counter() - t
         if engine == "sqlite":

@@ -1,7 +1,8 @@
 """Measure the real bot, in SimCord, against a generated database (one process per dataset).
 
 `python -m bench.measure URL META.json --calls N [--full] --out RESULT.json`. With `--full`,
-everything (a, c–g); without, only the command latencies (b). Writes a JSON result.
+everything (a, c–f); without, only the command latencies (b). Writes a JSON result. Sustained
+load (g) runs on the real bot process: bench/live.py.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 import discord
 import simcord
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, select, update
 
 from bot.app import AllianceBot, create_bot, freeze_startup_heap
 from bot.permissions import Caller
@@ -449,43 +450,7 @@ class Bench:
                                   "slowest": sorted(each.items(), key=lambda kv: -kv[1])[:3], "error": error,
                                   "queries": self.queries.top(1, 6)}
 
-    # ------------------------------------------------------- (g) sustained load
-    async def load(self, seconds: float, rate: float) -> None:
-        commands = self.commands()
-        mix = [("takedown check", 30), ("takedown status", 20), ("intel search", 15), ("intel show", 15),
-               ("intel network", 10), ("takedown file", 5), ("alliance group list", 5)]
-        names = [n for n, w in mix for _ in range(w)]
-        errors_before = len(self.env.errors)
-        from_schedule, service, outcome = [], [], defaultdict(int)
-        start = time.perf_counter()
-        i = 0
-        while True:
-            due = start + i / rate
-            now = time.perf_counter()
-            if due - start >= seconds or now - start >= seconds:
-                break
-            if due > now:
-                await asyncio.sleep(due - now)
-            began = time.perf_counter()
-            cursor = len(self.env.errors)
-            try:
-                for _label, _seconds, result in (await commands[self.rng.choice(names)]())[:1]:
-                    outcome["refused" if len(self.env.errors) > cursor else self.outcome(result)] += 1
-            except Exception as error:  # noqa: BLE001
-                outcome[f"exception {type(error).__name__}"] += 1
-            ended = time.perf_counter()
-            if i % 10 == 0:
-                self.forget_simulated_logs()
-            from_schedule.append(ended - due)
-            service.append(ended - began)
-            i += 1
-        elapsed = time.perf_counter() - start
-        self.result["load"] = {"target_rate": rate, "seconds": elapsed, "sent": i, "achieved_rate": i / elapsed,
-                               "latency_from_schedule": percentiles(from_schedule), "service": percentiles(service),
-                               "outcomes": dict(outcome),
-                               "bot_errors": len(self.env.errors) - errors_before}
-
-    async def run(self, load_seconds: float) -> dict[str, Any]:
+    async def run(self) -> dict[str, Any]:
         await self.start()
         print("  started; measuring latencies", flush=True)
         await self.latencies()
@@ -493,7 +458,7 @@ class Bench:
         if self.full:
             steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
                 ("profiles", self.profiles), ("correlation", self.correlation), ("digests", self.digests),
-                ("bulk", self.bulk), ("load", lambda: self.load(load_seconds, 100.0))]
+                ("bulk", self.bulk)]
             for label, step in steps:
                 print(f"  {label}", flush=True)
                 t = time.perf_counter()
@@ -514,12 +479,11 @@ def main() -> None:
     parser.add_argument("meta")
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--full", action="store_true")
-    parser.add_argument("--load-seconds", type=float, default=60.0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     with open(args.meta, encoding="utf-8") as handle:
         meta = json.load(handle)
-    result = asyncio.run(Bench(args.url, meta, args.calls, args.full).run(args.load_seconds))
+    result = asyncio.run(Bench(args.url, meta, args.calls, args.full).run())
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(result, handle, default=str)
 
