@@ -73,6 +73,7 @@ FAILURES = {
     "failure: something went wrong": FAILED[0],
     "failure: database unavailable": "The database is temporarily unavailable",
     "failure: Discord refused the answer": "Discord did not accept part of my answer",
+    "refused: bot busy (MAX_CONCURRENT_COMMANDS)": "The bot is busy right now",
 }
 ACK_DEADLINE = 3.0  # Discord drops an interaction not acknowledged by then
 ANSWER_DEADLINE = 15.0

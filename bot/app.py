@@ -13,6 +13,7 @@ from discord.ext import commands
 from sqlalchemy.engine import make_url
 
 from bot import __version__
+from bot.admission import CommandGate
 from bot.clock import Clock
 from bot.delivery import Delivery, TimedWork
 from bot.errors import AllianceError
@@ -36,7 +37,23 @@ EXTENSIONS = ("cogs.admin", "cogs.groups", "cogs.takedowns", "cogs.intel", "cogs
 
 
 class AllianceTree(app_commands.CommandTree["AllianceBot"]):
-    """Command tree with the one central error handler every command shares."""
+    """Command tree with the one central error handler every command shares, and the gate
+    every slash command passes (bot/admission.py)."""
+
+    async def _call(self, interaction: discord.Interaction[AllianceBot]) -> None:
+        # Autocomplete is not gated: it is cheap, and a refusal is no answer to it.
+        if interaction.type is not discord.InteractionType.application_command:
+            return await super()._call(interaction)
+        gate = self.client.gate
+        if not gate.try_enter():
+            if gate.refused % 100 == 1:  # the first refusal of a burst, then every 100th
+                log.warning("busy: %d commands in flight, %d refused since start", gate.running, gate.refused)
+            await send_ephemeral(interaction, gate.busy_message())
+            return None
+        try:
+            return await super()._call(interaction)
+        finally:
+            gate.leave()
 
     async def on_error(
         self, interaction: discord.Interaction[AllianceBot], error: app_commands.AppCommandError
@@ -134,6 +151,7 @@ class AllianceBot(commands.Bot):
         )
         self.settings = settings
         self.clock = clock
+        self.gate = CommandGate(settings.max_concurrent_commands)
         self.version = __version__
         self.engine = create_engine(settings.database_url.get_secret_value())
         self.sessions = create_session_factory(self.engine)

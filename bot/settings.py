@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         default=60, ge=1, le=10_000, description="Single filings per member per minute."
     )
     takedown_bulk_per_hour: int = Field(default=5, ge=1, le=1_000, description="Bulk CSV uploads per member per hour.")
+    max_concurrent_commands: int = Field(
+        default=25,
+        ge=1,
+        le=10_000,
+        description="Slash commands run at once; more are refused at once with a 'busy' answer.",
+    )
     phone_region: str = Field(default="CN", description="Region for phone numbers written without +country code.")
     intel_common_cap: int = Field(
         default=50, ge=2, le=100_000, description="A value in more reports than this stops linking them."

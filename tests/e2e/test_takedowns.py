@@ -546,3 +546,26 @@ async def test_good_faith_standing_in_whoami_and_for_admins(world: World) -> Non
     assert "**Vantor Watches**: 2 decided, 50 % removed" in table.response.content
     refused = await world.alice.slash(world.watches, "alliance org standing")
     assert "admin role" in refused.response.content
+
+
+async def test_a_command_beyond_the_concurrency_limit_is_refused_at_once_and_does_nothing(
+    world: World, bot: AllianceBot
+) -> None:
+    """The gate (bot/admission.py) is filled as if `limit` commands were still running: the
+    next command is answered "busy" ephemerally, writes nothing, and once there is room the same
+    command works. Every command, answered or refused, leaves the gate as it found it."""
+    for _ in range(bot.gate.limit):
+        assert bot.gate.try_enter()
+    refused = await file(world, world.alice)
+    assert refused.ephemeral and refused.response is not None
+    assert "The bot is busy right now" in refused.response.content
+    assert "nothing was done" in refused.response.content
+    assert await takedowns(bot) == []
+    for _ in range(bot.gate.limit):
+        bot.gate.leave()
+
+    await file(world, world.alice)
+    assert len(await takedowns(bot)) == 1
+    refusal = await world.alice.slash(world.watches, "takedown status", id="TD-999999")
+    assert refusal.response is not None and "No takedown" in refusal.response.content
+    assert (bot.gate.running, bot.gate.refused) == (0, 1)
