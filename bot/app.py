@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 from datetime import timedelta
@@ -182,6 +183,11 @@ class AllianceBot(commands.Bot):
             ) from error
         self.delivery.start()
         await self.digest_scheduler.start()
+        # What is loaded by now (modules, commands, caches) lives as long as the bot: out of the
+        # cyclic GC's sight, a full collection (which a digest's or a bulk filing's allocations
+        # set off) walks only newer objects: ~5 ms instead of ~90 ms holding the event loop.
+        gc.collect()
+        gc.freeze()
         log.info("alliance-bot %s ready on %s", self.version, self.database_backend)
 
     async def sync_commands(self) -> None:
@@ -198,6 +204,7 @@ class AllianceBot(commands.Bot):
         self.delivery.kick()
 
     async def close(self) -> None:
+        gc.unfreeze()  # collectable again once the bot is gone (tests start many in one process)
         self.digest_scheduler.stop()
         self.digests.close()
         await self.delivery.close()
