@@ -12,10 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.services.indicators import Indicator
 from bot.services.tlp import Viewer, visible_condition
@@ -55,8 +55,25 @@ def value_batches(pairs: Iterable[Value]) -> Iterator[Groups]:
         yield sorted(grouped.items())
 
 
-def _joined(model: type[IntelIndicator | IntelValue | WarninglistEntry]) -> ColumnElement[str]:
+def _joined(model: type[IntelValue | WarninglistEntry]) -> ColumnElement[str]:
     return model.type + ":" + model.value
+
+
+# A union-find's rows, `type:value` as in `_joined`, read with the database's own driver: at the
+# hundreds of thousands of rows a digest's networks read, SQLAlchemy's result rows were a quarter
+# of the work (the statement is the same as a Core select of these columns would be).
+SQLITE_VALUES = "SELECT report_id, type || ':' || value FROM intel_indicator WHERE report_id IN ({})"
+POSTGRESQL_VALUES = "SELECT report_id, type || ':' || value FROM intel_indicator WHERE report_id = ANY($1::integer[])"
+
+
+async def _values_of(connection: AsyncConnection, reports: Sequence[int]) -> Sequence[tuple[int, str]]:
+    """(report, value) for every indicator of `reports`, within the connection's transaction."""
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "postgresql":
+        rows = await driver.fetch(POSTGRESQL_VALUES, list(reports))
+    else:
+        rows = await driver.execute_fetchall(SQLITE_VALUES.format(", ".join("?" * len(reports))), tuple(reports))
+    return cast(Sequence[tuple[int, str]], rows)
 
 
 def has_value(model: type[IntelIndicator | IntelValue | WarninglistEntry], groups: Groups) -> Any:
@@ -299,10 +316,7 @@ class Correlator:
         for numbers in parts.values():
             first_with: dict[str, int] = {}
             for batch in batches(numbers, COMPONENT_BATCH):
-                rows = await connection.execute(
-                    select(IntelIndicator.report_id, _joined(IntelIndicator)).where(IntelIndicator.report_id.in_(batch))
-                )
-                for number, value in rows:
+                for number, value in await _values_of(connection, batch):
                     if value in unlinkable:
                         continue
                     other = first_with.setdefault(value, number)
