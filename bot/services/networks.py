@@ -8,6 +8,7 @@ walked only through reports the viewer may see, so it is never larger than their
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -325,6 +326,8 @@ class Correlator:
                         if mine != theirs:
                             parent[mine] = theirs
         groups: dict[int, set[int]] = defaultdict(set)
-        for number in parent:
+        for index, number in enumerate(parent, start=1):
             groups[root(number)].add(number)
+            if index % (COMPONENT_BATCH * 10) == 0:
+                await asyncio.sleep(0)  # tens of thousands of reports: let the event loop run between
         return list(groups.values())

@@ -1025,8 +1025,8 @@ COUNTER_NOTICE_ABUSER = "counter-notice abuser"
 FLAGS = (REPEAT_INFRINGER, COUNTER_NOTICE_ABUSER)  # in the order they are shown
 FLAG_THRESHOLD = 3
 # The rule, in one place for both of its forms (`seller_flags` per seller, `flagged_sellers` as an
-# aggregate): distinct listings among a seller's requests in these statuses, and requests whose
-# counter-notice ended in this state, each counted up to the threshold.
+# aggregate): distinct listings among a seller's requests in these statuses, and the seller's
+# requests whose counter-notice ended in this state; a count reaching FLAG_THRESHOLD flags.
 FLAG_REMOVED_STATUSES = (TakedownStatus.removed, TakedownStatus.reinstated)
 FLAG_COUNTER_STATE = CounterState.upheld
 
