@@ -2,7 +2,9 @@
 
 import sys
 
-from bot.cli import main
-
 if __name__ == "__main__":
+    # Imported here, not above: the digest chart's process (multiprocessing's spawn) runs this
+    # file again as `__mp_main__`, and needs none of the bot (0.4 s of imports).
+    from bot.cli import main
+
     sys.exit(main())

@@ -212,6 +212,24 @@ class Takedown(Base):
         Index("ix_takedown_counter_pending", "counter_state", "counter_deadline"),  # NULL deadlines come first
         Index("ix_takedown_org_filed", "organisation_id", "filed_at"),
         Index("ix_takedown_group_filed", "working_group_id", "filed_at"),
+        # The weekly digests (migration 0008): a week of decisions, a group's open requests, the
+        # counter-notices of the week, and whether a group filed against a flagged seller.
+        Index("ix_takedown_decided", "decided_at", "working_group_id", "due_at", "filed_at"),
+        Index("ix_takedown_group_status", "working_group_id", "status", "filed_at"),
+        Index(
+            "ix_takedown_counter_filed",
+            "counter_filed_at",
+            sqlite_where=text("counter_filed_at IS NOT NULL"),
+            postgresql_where=text("counter_filed_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_takedown_counter_closed",
+            "counter_state",
+            "closed_at",
+            sqlite_where=text("counter_state IS NOT NULL"),
+            postgresql_where=text("counter_state IS NOT NULL"),
+        ),
+        Index("ix_takedown_seller_group", "seller_key", "working_group_id", "filed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -227,7 +245,7 @@ class Takedown(Base):
     listing_url: Mapped[str] = mapped_column(String(2048))
     submitted_url: Mapped[str] = mapped_column(String(2048))
     reason: Mapped[TakedownReason] = mapped_column(Enum(TakedownReason, native_enum=False, length=16))
-    seller_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    seller_key: Mapped[str | None] = mapped_column(String(200))
     seller_text: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -347,7 +365,8 @@ class IntelReport(Base):
 
     __tablename__ = "intel_report"
     __table_args__ = (
-        Index("ix_intel_report_group_created", "working_group_id", "created_at"),
+        # tlp and retracted_at too: a digest's networks read a group's reports from the index alone.
+        Index("ix_intel_report_group_created", "working_group_id", "created_at", "tlp", "retracted_at"),
         Index("ix_intel_report_created", "created_at"),
     )
 

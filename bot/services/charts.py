@@ -51,10 +51,16 @@ class ChartWorker:
 
     async def draw(self, groups: Sequence[tuple[str, int]], sla_history: Sequence[tuple[str, float | None]]) -> bytes:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            # Off the event loop: the pool's queues start multiprocessing's resource tracker (a
+            # process) and the first submit starts the drawing process, ~100 ms of fork and exec.
+            pool = await asyncio.to_thread(ProcessPoolExecutor, 1, multiprocessing.get_context("spawn"))
+            if self._pool is None:
+                self._pool = pool
+            else:  # another draw started one meanwhile
+                pool.shutdown(wait=False)
         pool = self._pool
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, digest_chart, groups, sla_history)
+            return await asyncio.wrap_future(await asyncio.to_thread(pool.submit, digest_chart, groups, sla_history))
         except Exception:
             if self._pool is pool:  # a dead process (BrokenProcessPool) is replaced next time
                 self.close()

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVarTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Integer, Row, Select, case, func, select, true, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +37,7 @@ from bot.services.cases import Totals, totals_of
 from bot.services.charts import ChartWorker
 from bot.services.intel import report_id
 from bot.services.networks import Correlator
-from bot.services.takedowns import seller_flags, takedown_id
+from bot.services.takedowns import flag_tuple, flagged_sellers, takedown_id
 from db.engine import SessionFactory
 from db.models import (
     CounterState,
@@ -56,6 +57,7 @@ from db.models import (
 )
 
 ALLIANCE = "alliance"
+Ts = TypeVarTuple("Ts")
 DEFAULT_CRON = "0 9 * * 1"  # Mondays 09:00
 TITLE_LIMIT = 50  # titles named per level before "…and N more" (the count is always complete)
 HISTORY_PERIODS = 8
@@ -158,7 +160,8 @@ class Schedule:
 
 @dataclass
 class Figures:
-    """One digest's figures. Group digests fill one group's; the alliance digest sums them."""
+    """One digest's figures. Group digests fill one group's; the alliance digest sums its groups'
+    rows, which carry what it sums or shows per group (not a group's median or cases)."""
 
     name: str
     start: datetime
@@ -472,34 +475,26 @@ class DigestService:
 
     async def figures(self, session: AsyncSession, schedule: Schedule, start: datetime, end: datetime) -> Figures:
         if schedule.group_id is not None:
-            return await self._group_figures(session, schedule.group_id, schedule.name, start, end, alliance=False)
-        groups = list(
-            await session.scalars(
-                select(WorkingGroup).where(WorkingGroup.archived.is_(False)).order_by(WorkingGroup.name)
+            group_id = schedule.group_id
+            [figures] = await self._group_figures(session, {group_id: schedule.name}, start, end, alliance=False)
+            decided = _decided_in(start, end).where(_of_groups([group_id]))
+            figures.median_hours = await self._median_hours(session, decided)
+            figures.cases = await totals_of(
+                session, _cases_in(start, end).where(EnforcementCase.working_group_id == group_id).subquery()
             )
+            return figures
+        groups = await session.execute(
+            select(WorkingGroup.id, WorkingGroup.name)
+            .where(WorkingGroup.archived.is_(False))
+            .order_by(WorkingGroup.name)
         )
-        flags = SellerFlags()  # the groups share most sellers: each is looked up once
-        rows = [
-            await self._group_figures(session, g.id, g.name, start, end, alliance=True, flags=flags) for g in groups
-        ]
+        rows = await self._group_figures(session, {number: name for number, name in groups}, start, end, alliance=True)
         total = Figures(name="the alliance", start=start, end=end, groups=rows)
         for row in rows:
             total.intel_counts.update(row.intel_counts)
             total.titles += row.titles
             total.networks += row.networks
-            for name in (
-                "sightings",
-                "filed",
-                "removed",
-                "rejected",
-                "needs_info",
-                "open",
-                "decided",
-                "on_time",
-                "counters_filed",
-                "counters_upheld",
-                "counters_reinstated",
-            ):
+            for name in SUMMED:
                 setattr(total, name, getattr(total, name) + getattr(row, name))
             total.overdue += row.overdue
             total.flagged += row.flagged
@@ -509,160 +504,180 @@ class DigestService:
         return total
 
     async def _group_figures(
-        self,
-        session: AsyncSession,
-        group_id: int,
-        name: str,
-        start: datetime,
-        end: datetime,
-        *,
-        alliance: bool,
-        flags: SellerFlags | None = None,
-    ) -> Figures:
-        figures = Figures(name=name, start=start, end=end)
+        self, session: AsyncSession, groups: dict[int, str], start: datetime, end: datetime, *, alliance: bool
+    ) -> list[Figures]:
+        """The figures of each group in `groups` (id → name, in the order given), each figure read
+        for all of them by one statement grouped by working group: the alliance digest's twelve
+        groups cost about what one group's digest does. Without the group's median and cases,
+        which only a group digest shows (its caller adds them)."""
+        rows = {group_id: Figures(name=name, start=start, end=end) for group_id, name in groups.items()}
+        ids = list(rows)
         named = (Tlp.CLEAR, Tlp.GREEN) if alliance else (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER)
         counted = (*named, Tlp.AMBER_STRICT) if not alliance else named
-        reports = list(
-            await session.execute(
-                select(IntelReport.id, IntelReport.tlp, IntelReport.title)  # not whole reports: only these are shown
-                .where(
-                    IntelReport.working_group_id == group_id,
-                    IntelReport.created_at >= start,
-                    IntelReport.created_at < end,
-                    IntelReport.retracted_at.is_(None),
-                    IntelReport.tlp.in_(counted),
-                )
-                .order_by(IntelReport.id)
-            )
-        )
-        figures.intel_counts = Counter(r.tlp.value for r in reports)
-        figures.titles = [(report_id(r.id), r.tlp.value, r.title) for r in reports if r.tlp in named]
-        figures.networks = await self._grown_networks(session, group_id, named, start, end)
-        figures.sightings = int(
-            await session.scalar(
-                select(func.count())
-                .select_from(IntelSighting)
-                .join(IntelReport, IntelReport.id == IntelSighting.report_id)
-                .where(
-                    IntelReport.working_group_id == group_id,
-                    IntelSighting.at >= start,
-                    IntelSighting.at < end,
-                    IntelReport.tlp.in_(counted),
-                )
-            )
-            or 0
-        )
-        in_group = Takedown.working_group_id == group_id
-        filed = await session.execute(
-            select(Takedown.status, func.count())
-            .where(in_group, Takedown.filed_at >= start, Takedown.filed_at < end)
-            .group_by(Takedown.status)
-        )
-        by_status = {status: int(count) for status, count in filed}
-        figures.filed = sum(by_status.values())
-        figures.removed = by_status.get(TakedownStatus.removed, 0) + by_status.get(TakedownStatus.reinstated, 0)
-        figures.rejected = by_status.get(TakedownStatus.rejected, 0)
-        figures.needs_info = by_status.get(TakedownStatus.needs_info, 0)
-        figures.open = int(
-            await session.scalar(
-                select(func.count()).where(
-                    in_group,
-                    Takedown.status.in_((TakedownStatus.submitted, TakedownStatus.needs_info)),
-                    Takedown.filed_at < end,
-                )
-            )
-            or 0
-        )
-        decided = _decided_in(start, end).where(in_group)
-        rows = list(await session.execute(decided))
-        figures.decided = len(rows)
-        figures.on_time = sum(1 for row in rows if row.decided_at <= row.due_at)
-        figures.median_hours = await self._median_hours(session, decided)
-        figures.overdue = [
-            takedown_id(n)
-            for n in await session.scalars(
-                select(Takedown.id)
-                .where(in_group, Takedown.status == TakedownStatus.submitted, Takedown.due_at <= end)
-                .order_by(Takedown.due_at)
-                .limit(200)
-            )
-        ]
-        figures.counters_filed = int(
-            await session.scalar(
-                select(func.count()).where(
-                    in_group, Takedown.counter_filed_at >= start, Takedown.counter_filed_at < end
-                )
-            )
-            or 0
-        )
-        ended = await session.execute(
-            select(Takedown.counter_state, func.count())
+        reports = await session.execute(
+            select(IntelReport.working_group_id, IntelReport.id, IntelReport.tlp, IntelReport.title)
             .where(
-                in_group,
+                IntelReport.working_group_id.in_(ids),
+                IntelReport.created_at >= start,
+                IntelReport.created_at < end,
+                IntelReport.retracted_at.is_(None),
+                IntelReport.tlp.in_(counted),
+            )
+            .order_by(IntelReport.id)
+        )
+        for group_id, number, tlp, title in reports:  # not whole reports: only these are shown
+            rows[group_id].intel_counts[tlp.value] += 1
+            if tlp in named:
+                rows[group_id].titles.append((report_id(number), tlp.value, title))
+        for group_id, grown in (await self._grown_networks(session, ids, named, start, end)).items():
+            rows[group_id].networks = grown
+        sightings = await session.execute(
+            select(IntelReport.working_group_id, func.count())
+            .select_from(IntelSighting)
+            .join(IntelReport, IntelReport.id == IntelSighting.report_id)
+            .where(
+                IntelReport.working_group_id.in_(ids),
+                IntelSighting.at >= start,
+                IntelSighting.at < end,
+                IntelReport.tlp.in_(counted),
+            )
+            .group_by(IntelReport.working_group_id)
+        )
+        for group_id, count in sightings:
+            rows[group_id].sightings = int(count)
+        await self._takedown_figures(session, rows, start, end)
+        flagged: dict[int, dict[str, set[str]]] = {group_id: defaultdict(set) for group_id in ids}
+        async for part in _parts(session, _flagged_in(ids, end)):
+            for group_id, seller, flag in part:
+                flagged[group_id][seller].add(flag)
+        for group_id, sellers in flagged.items():
+            rows[group_id].flagged = sorted((seller, flag_tuple(flags)) for seller, flags in sellers.items())
+        new_orgs = await session.execute(
+            select(ORGANISATION_GROUP, Organisation.name)
+            .where(
+                Organisation.working_group_id.in_(ids),
+                Organisation.created_at >= start,
+                Organisation.created_at < end,
+            )
+            .order_by(Organisation.name)
+        )
+        for group_id, name in new_orgs:
+            rows[group_id].new_orgs.append(name)
+        return list(rows.values())
+
+    async def _takedown_figures(
+        self, session: AsyncSession, rows: dict[int, Figures], start: datetime, end: datetime
+    ) -> None:
+        """Filed, open, decided, overdue and counter-notice figures of each group in `rows`."""
+        ids = list(rows)
+        in_groups = Takedown.working_group_id.in_(ids)
+        filed = await session.execute(
+            select(TAKEDOWN_GROUP, Takedown.status, func.count())
+            .where(in_groups, Takedown.filed_at >= start, Takedown.filed_at < end)
+            .group_by(TAKEDOWN_GROUP, Takedown.status)
+        )
+        by_status: dict[int, Counter[TakedownStatus]] = defaultdict(Counter)
+        for group_id, status, count in filed:
+            by_status[group_id][status] = int(count)
+        for group_id, counts in by_status.items():
+            row = rows[group_id]
+            row.filed = sum(counts.values())
+            row.removed = counts[TakedownStatus.removed] + counts[TakedownStatus.reinstated]
+            row.rejected = counts[TakedownStatus.rejected]
+            row.needs_info = counts[TakedownStatus.needs_info]
+        open_ = await session.execute(
+            select(TAKEDOWN_GROUP, func.count())
+            .where(
+                in_groups,
+                Takedown.status.in_((TakedownStatus.submitted, TakedownStatus.needs_info)),
+                Takedown.filed_at < end,
+            )
+            .group_by(TAKEDOWN_GROUP)
+        )
+        for group_id, count in open_:
+            rows[group_id].open = int(count)
+        decided = await session.execute(
+            select(
+                TAKEDOWN_GROUP,
+                func.count(),
+                func.coalesce(func.sum(ON_TIME), 0),
+            )
+            .where(_of_groups(ids), Takedown.decided_at >= start, Takedown.decided_at < end)
+            .group_by(TAKEDOWN_GROUP)
+        )
+        for group_id, count, on_time in decided:
+            rows[group_id].decided, rows[group_id].on_time = int(count), int(on_time)
+        for group_id, row in rows.items():  # the first 200 each: a statement per group
+            row.overdue = [
+                takedown_id(number)
+                for number in await session.scalars(
+                    select(Takedown.id)
+                    .where(
+                        Takedown.working_group_id == group_id,
+                        Takedown.status == TakedownStatus.submitted,
+                        Takedown.due_at <= end,
+                    )
+                    .order_by(Takedown.due_at, Takedown.id)
+                    .limit(OVERDUE_LIMIT)
+                )
+            ]
+        counters = await session.execute(
+            select(TAKEDOWN_GROUP, func.count())
+            .where(_of_groups(ids), Takedown.counter_filed_at >= start, Takedown.counter_filed_at < end)
+            .group_by(TAKEDOWN_GROUP)
+        )
+        for group_id, count in counters:
+            rows[group_id].counters_filed = int(count)
+        ended = await session.execute(
+            select(TAKEDOWN_GROUP, Takedown.counter_state, func.count())
+            .where(
+                _of_groups(ids),
                 Takedown.closed_at >= start,
                 Takedown.closed_at < end,
                 Takedown.counter_state.in_((CounterState.upheld, CounterState.reinstated)),
             )
-            .group_by(Takedown.counter_state)
+            .group_by(TAKEDOWN_GROUP, Takedown.counter_state)
         )
-        for state, count in ended:
+        for group_id, state, count in ended:
             if state == CounterState.upheld:
-                figures.counters_upheld = int(count)
+                rows[group_id].counters_upheld = int(count)
             else:
-                figures.counters_reinstated = int(count)
-        sellers = list(
-            await session.scalars(
-                select(Takedown.seller_key)
-                .where(in_group, Takedown.seller_key.is_not(None), Takedown.filed_at < end)
-                .distinct()
-            )
-        )
-        figures.flagged = sorted((await (flags or SellerFlags()).of(session, sellers)).items())
-        figures.cases = await totals_of(
-            session, _cases_in(start, end).where(EnforcementCase.working_group_id == group_id).subquery()
-        )
-        figures.new_orgs = list(
-            await session.scalars(
-                select(Organisation.name)
-                .where(
-                    Organisation.working_group_id == group_id,
-                    Organisation.created_at >= start,
-                    Organisation.created_at < end,
-                )
-                .order_by(Organisation.name)
-            )
-        )
-        return figures
+                rows[group_id].counters_reinstated = int(count)
 
     async def _grown_networks(
-        self, session: AsyncSession, group_id: int, levels: Sequence[Tlp], start: datetime, end: datetime
-    ) -> list[tuple[int, int]]:
-        """Networks (of the levels this digest may name) that gained reports in the period."""
-        rows = list(
-            await session.execute(
-                select(IntelReport.id, IntelReport.created_at).where(
-                    IntelReport.working_group_id == group_id,
-                    IntelReport.tlp.in_(levels),
-                    IntelReport.retracted_at.is_(None),
-                    IntelReport.created_at < end,
-                )
-            )
+        self, session: AsyncSession, groups: Sequence[int], levels: Sequence[Tlp], start: datetime, end: datetime
+    ) -> dict[int, list[tuple[int, int]]]:
+        """Per group, its networks (of the levels this digest may name, within the group) that
+        gained reports in the period: (size, new reports), largest first. A group with no new
+        report has none, and its reports are not read."""
+        group_of: dict[int, int] = {}
+        new: set[int] = set()
+        reports = select(IntelReport.id, IntelReport.working_group_id, IntelReport.created_at >= start).where(
+            IntelReport.working_group_id.in_(groups),
+            IntelReport.tlp.in_(levels),
+            IntelReport.retracted_at.is_(None),
+            IntelReport.created_at < end,
         )
-        new = {number for number, created in rows if created >= start}
-        if not new:
-            return []
-        grown = []
-        for component in await self._correlator.components(session, [number for number, _ in rows]):
+        async for part in _parts(session, reports):
+            for number, group_id, is_new in part:
+                group_of[number] = group_id
+                if is_new:
+                    new.add(number)
+        growing = {group_of[number] for number in new}
+        group_of = {number: group_id for number, group_id in group_of.items() if group_id in growing}
+        grown: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for component in await self._correlator.components(session, list(group_of), part_of=group_of):
             gained = len(component & new)
             if gained and len(component) > 1:
-                grown.append((len(component), gained))
-        return sorted(grown, reverse=True)
+                grown[group_of[next(iter(component))]].append((len(component), gained))
+        return {group_id: sorted(found, reverse=True) for group_id, found in grown.items()}
 
     async def _median_hours(self, session: AsyncSession, decided: Decided) -> float | None:
-        rows = list(await session.execute(decided))
-        if not rows:
+        spans: list[tuple[datetime, datetime]] = []
+        async for part in _parts(session, decided):
+            spans += [(filed, at) for filed, at in part if at is not None]
+        if not spans:
             return None
-        spans = [(row.filed_at, row.decided_at) for row in rows]
         return await asyncio.to_thread(self._median_business_hours, spans)  # per-row calendar work: off the loop
 
     def _median_business_hours(self, spans: list[tuple[datetime, datetime]]) -> float:
@@ -672,48 +687,97 @@ class DigestService:
     # ------------------------------------------------------------- rendering
 
     async def render(self, session: AsyncSession, schedule: Schedule, figures: Figures) -> Rendered:
-        chart = None
-        if schedule.group_id is None and not figures.empty:
-            chart = await self._chart(session, schedule, figures)
-        # Hundreds of escaped titles: a few hundred ms of template work, kept off the event loop.
-        return Rendered(await asyncio.to_thread(render_text, schedule, figures), chart)
+        # Hundreds of escaped titles: a few hundred ms of template work, kept off the event loop,
+        # while the chart (alliance digest) is drawn in its own process.
+        text = asyncio.ensure_future(asyncio.to_thread(render_text, schedule, figures))
+        try:
+            chart = None
+            if schedule.group_id is None and not figures.empty:
+                chart = await self._chart(session, schedule, figures)
+            return Rendered(await text, chart)
+        finally:
+            text.cancel()  # a no-op once it is done; otherwise the failure is the chart's
 
     async def _chart(self, session: AsyncSession, schedule: Schedule, figures: Figures) -> bytes:
         history: list[tuple[str, float | None]] = []
         end = figures.end
         for _ in range(HISTORY_PERIODS):
             start = last_fire(schedule.trigger, end - timedelta(microseconds=1)) or end - timedelta(days=7)
-            rows = list(await session.execute(_decided_in(start, end)))
-            share = sum(1 for row in rows if row.decided_at <= row.due_at) / len(rows) if rows else None
-            history.append((end.astimezone(ZoneInfo(schedule.timezone)).strftime("%d %b"), share))
+            decided, on_time = (
+                await session.execute(
+                    select(func.count(), func.sum(ON_TIME)).where(
+                        Takedown.decided_at >= start, Takedown.decided_at < end
+                    )
+                )
+            ).one()
+            history.append(
+                (end.astimezone(ZoneInfo(schedule.timezone)).strftime("%d %b"), on_time / decided if decided else None)
+            )
             end = start
         groups = [(row.name, row.filed) for row in figures.groups]
         return await self._charts.draw(groups, list(reversed(history)))
 
 
-Decided = Select[datetime, datetime | None, datetime, int]
+Decided = Select[datetime, datetime | None]
+SUMMED = (  # the alliance digest's totals that are sums of its groups' figures
+    "sightings",
+    "filed",
+    "removed",
+    "rejected",
+    "needs_info",
+    "open",
+    "decided",
+    "on_time",
+    "counters_filed",
+    "counters_upheld",
+    "counters_reinstated",
+)
+ON_TIME = case((Takedown.decided_at <= Takedown.due_at, 1), else_=0)  # decided within the SLA
+# A request's or organisation's group, typed as never NULL: every digest query filters on its groups.
+TAKEDOWN_GROUP = type_coerce(Takedown.working_group_id, Integer)
+ORGANISATION_GROUP = type_coerce(Organisation.working_group_id, Integer)
+OVERDUE_LIMIT = 200  # overdue requests named per group
+PART_ROWS = 2000  # rows handled per step of a long result, so the event loop is never held long
 
 
-class SellerFlags:
-    """Seller flags looked up once per seller within one digest run (see `seller_flags`)."""
+async def _parts(session: AsyncSession, statement: Select[*Ts]) -> AsyncIterator[Sequence[Row[*Ts]]]:
+    """The rows of `statement` a part at a time: each part's Python work is short, and the event
+    loop runs between parts (the alliance digest reads tens of thousands of rows)."""
+    result = await session.stream(statement)
+    async for part in result.partitions(PART_ROWS):
+        yield part
 
-    def __init__(self) -> None:
-        self._known: dict[str, tuple[str, ...]] = {}
-        self._looked_up: set[str] = set()
 
-    async def of(self, session: AsyncSession, sellers: Sequence[str | None]) -> dict[str, tuple[str, ...]]:
-        wanted = {seller for seller in sellers if seller}
-        missing = wanted - self._looked_up
-        if missing:
-            self._known |= await seller_flags(session, sorted(missing))
-            self._looked_up |= missing
-        return {seller: self._known[seller] for seller in wanted if seller in self._known}
+def _flagged_in(groups: Sequence[int], end: datetime) -> Select[int, str, str]:
+    """(group, seller, flag) for the flagged sellers that groups filed against before `end`: the
+    flagged sellers of the whole alliance (one aggregate), each probed in ix_takedown_seller_group
+    per group, rather than the flags of each of a group's thousands of sellers."""
+    flagged = flagged_sellers().subquery()
+    filed = (
+        select(Takedown.id)
+        .where(
+            Takedown.seller_key == flagged.c.seller_key,
+            Takedown.working_group_id == WorkingGroup.id,
+            Takedown.filed_at < end,
+        )
+        .exists()
+    )
+    return (
+        select(WorkingGroup.id, flagged.c.seller_key, flagged.c.flag)
+        .join_from(WorkingGroup, flagged, true())
+        .where(WorkingGroup.id.in_(groups), filed)
+    )
+
+
+def _of_groups(groups: Sequence[int]) -> ColumnElement[bool]:
+    """Takedowns of these groups, in a query that reads a period's range of another index (the
+    decisions or counter-notices of a week): `+ 0` keeps the planner from reading every request
+    the group ever had through a group index instead, as SQLite does without ANALYZE statistics."""
+    return (Takedown.working_group_id + 0).in_(groups)
 
 
 def _decided_in(start: datetime, end: datetime) -> Decided:
-    return select(Takedown.filed_at, Takedown.decided_at, Takedown.due_at, Takedown.id).where(
-        Takedown.decided_at >= start, Takedown.decided_at < end
-    )
+    return select(Takedown.filed_at, Takedown.decided_at).where(Takedown.decided_at >= start, Takedown.decided_at < end)
 
 
 def _cases_in(start: datetime, end: datetime) -> Select[EnforcementCase]:

@@ -8,14 +8,15 @@ walked only through reports the viewer may see, so it is never larger than their
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.services.indicators import Indicator
 from bot.services.tlp import Viewer, visible_condition
@@ -53,6 +54,27 @@ def value_batches(pairs: Iterable[Value]) -> Iterator[Groups]:
         for kind, value in batch:
             grouped[kind].append(value)
         yield sorted(grouped.items())
+
+
+def _joined(model: type[IntelValue | WarninglistEntry]) -> ColumnElement[str]:
+    return model.type + ":" + model.value
+
+
+# A union-find's rows, `type:value` as in `_joined`, read with the database's own driver: at the
+# hundreds of thousands of rows a digest's networks read, SQLAlchemy's result rows were a quarter
+# of the work (the statement is the same as a Core select of these columns would be).
+SQLITE_VALUES = "SELECT report_id, type || ':' || value FROM intel_indicator WHERE report_id IN ({})"
+POSTGRESQL_VALUES = "SELECT report_id, type || ':' || value FROM intel_indicator WHERE report_id = ANY($1::integer[])"
+
+
+async def _values_of(connection: AsyncConnection, reports: Sequence[int]) -> Sequence[tuple[int, str]]:
+    """(report, value) for every indicator of `reports`, within the connection's transaction."""
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "postgresql":
+        rows = await driver.fetch(POSTGRESQL_VALUES, list(reports))
+    else:
+        rows = await driver.execute_fetchall(SQLITE_VALUES.format(", ".join("?" * len(reports))), tuple(reports))
+    return cast(Sequence[tuple[int, str]], rows)
 
 
 def has_value(model: type[IntelIndicator | IntelValue | WarninglistEntry], groups: Groups) -> Any:
@@ -265,12 +287,16 @@ class Correlator:
             truncated=truncated,
         )
 
-    async def components(self, session: AsyncSession, report_ids: list[int]) -> list[set[int]]:
-        """Connected components among `report_ids` (union-find over their linkable values).
+    async def components(
+        self, session: AsyncSession, report_ids: Sequence[int], *, part_of: Mapping[int, int] | None = None
+    ) -> list[set[int]]:
+        """Connected components among `report_ids` (union-find over their linkable values); with
+        `part_of`, reports of different parts never link (a digest's networks stay in one group).
 
         Reads the reports' values a batch at a time (a covering-index range of intel_indicator),
         so neither memory nor the event loop holds every row at once; the values that do not
-        link (common or warninglisted: a few thousand at most) are read once and skipped."""
+        link (common or warninglisted: a few thousand at most) are read once and skipped. Plain
+        Core rows and one dictionary step per row: a digest reads hundreds of thousands."""
         parent = {number: number for number in report_ids}
 
         def root(number: int) -> int:
@@ -279,30 +305,29 @@ class Correlator:
                 number = parent[number]
             return number
 
-        unlinkable: set[Value] = {
-            (kind, value)
-            for kind, value in await session.execute(
-                select(IntelValue.type, IntelValue.value).where(IntelValue.reports > self.common_cap)
-            )
-        }
-        unlinkable.update(
-            (kind, value)
-            for kind, value in await session.execute(select(WarninglistEntry.type, WarninglistEntry.value))
+        # A value as one string, `type:value` (no type has a colon): one object per row, not three.
+        unlinkable: set[str] = set(
+            await session.scalars(select(_joined(IntelValue)).where(IntelValue.reports > self.common_cap))
         )
-        first_with: dict[Value, int] = {}
-        for batch in batches(sorted(parent), COMPONENT_BATCH):
-            rows = await session.execute(
-                select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value).where(
-                    IntelIndicator.report_id.in_(batch)
-                )
-            )
-            for number, kind, value in rows:
-                if (kind, value) in unlinkable:
-                    continue
-                other = first_with.setdefault((kind, value), number)
-                if other != number:
-                    parent[root(number)] = root(other)
+        unlinkable.update(await session.scalars(select(_joined(WarninglistEntry))))
+        parts: dict[int | None, list[int]] = defaultdict(list)
+        for number in sorted(parent):
+            parts[part_of[number] if part_of is not None else None].append(number)
+        connection = await session.connection()
+        for numbers in parts.values():
+            first_with: dict[str, int] = {}
+            for batch in batches(numbers, COMPONENT_BATCH):
+                for number, value in await _values_of(connection, batch):
+                    if value in unlinkable:
+                        continue
+                    other = first_with.setdefault(value, number)
+                    if other != number:
+                        mine, theirs = root(number), root(other)
+                        if mine != theirs:
+                            parent[mine] = theirs
         groups: dict[int, set[int]] = defaultdict(set)
-        for number in report_ids:
+        for index, number in enumerate(parent, start=1):
             groups[root(number)].add(number)
+            if index % (COMPONENT_BATCH * 10) == 0:
+                await asyncio.sleep(0)  # tens of thousands of reports: let the event loop run between
         return list(groups.values())

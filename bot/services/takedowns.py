@@ -18,12 +18,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, type_coerce
+from sqlalchemy import (
+    CompoundSelect,
+    String,
+    case,
+    distinct,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
@@ -1010,7 +1022,13 @@ def _draft(
 
 REPEAT_INFRINGER = "repeat infringer"
 COUNTER_NOTICE_ABUSER = "counter-notice abuser"
+FLAGS = (REPEAT_INFRINGER, COUNTER_NOTICE_ABUSER)  # in the order they are shown
 FLAG_THRESHOLD = 3
+# The rule, in one place for both of its forms (`seller_flags` per seller, `flagged_sellers` as an
+# aggregate): distinct listings among a seller's requests in these statuses, and the seller's
+# requests whose counter-notice ended in this state; a count reaching FLAG_THRESHOLD flags.
+FLAG_REMOVED_STATUSES = (TakedownStatus.removed, TakedownStatus.reinstated)
+FLAG_COUNTER_STATE = CounterState.upheld
 
 
 BULK_CHUNK = 500  # rows drafted per step of a bulk filing (and per progress report)
@@ -1020,7 +1038,8 @@ SELLER_BATCH = 256  # sellers per statement (SQLite allows 500 terms in a UNION 
 # has. In SQL text because one SQLAlchemy construct per seller cost ~1 ms of Python each.
 FLAG_COUNTS = (
     "(SELECT count(*) FROM (SELECT DISTINCT listing_key FROM takedown WHERE seller_key = {seller} "
-    "AND status IN (:removed, :reinstated) LIMIT :threshold) AS r) AS removed, "
+    f"AND status IN ({', '.join(f':removed{i}' for i in range(len(FLAG_REMOVED_STATUSES)))}) "
+    "LIMIT :threshold) AS r) AS removed, "
     "(SELECT count(*) FROM (SELECT id FROM takedown WHERE seller_key = {seller} "
     "AND counter_state = :upheld LIMIT :threshold) AS u) AS upheld"
 )
@@ -1048,9 +1067,8 @@ async def seller_flags(session: AsyncSession, keys: Sequence[str | None]) -> dic
     for start in range(0, len(wanted), SELLER_BATCH):
         batch = wanted[start : start + SELLER_BATCH]
         parameters: dict[str, Any] = {
-            "removed": TakedownStatus.removed.value,
-            "reinstated": TakedownStatus.reinstated.value,
-            "upheld": CounterState.upheld.value,
+            **{f"removed{i}": status.value for i, status in enumerate(FLAG_REMOVED_STATUSES)},
+            "upheld": FLAG_COUNTER_STATE.value,
             "threshold": FLAG_THRESHOLD,
         }
         if postgresql:
@@ -1061,12 +1079,38 @@ async def seller_flags(session: AsyncSession, keys: Sequence[str | None]) -> dic
             statement = _sqlite_flag_counts(size)
             parameters |= {f"k{i}": batch[i] if i < len(batch) else None for i in range(size)}
         for key, removed, upheld in (await session.execute(statement, parameters)).all():
-            found = ((REPEAT_INFRINGER,) if removed >= FLAG_THRESHOLD else ()) + (
-                (COUNTER_NOTICE_ABUSER,) if upheld >= FLAG_THRESHOLD else ()
-            )
+            found = tuple(flag for flag, count in zip(FLAGS, (removed, upheld), strict=True) if count >= FLAG_THRESHOLD)
             if key is not None and found:
                 flags[str(key)] = found
     return flags
+
+
+def flagged_sellers() -> CompoundSelect[str, str]:
+    """(seller, flag) for every flagged seller, a row per flag: `seller_flags`'s rule as one
+    aggregate over the whole table (~50 ms at 200,000 requests), for callers that need the flagged
+    among thousands of sellers, where a lookup per seller costs more than counting them all. The
+    status test sits inside the count so that the only usable index is ix_takedown_seller_flags,
+    read whole: as a WHERE term, SQLite without ANALYZE statistics reads every removed request
+    through a status index and the table instead (five times slower)."""
+    removed = case((Takedown.status.in_(FLAG_REMOVED_STATUSES), Takedown.listing_key))
+    repeat = (
+        select(Takedown.seller_key, literal(REPEAT_INFRINGER, String).label("flag"))
+        .where(Takedown.seller_key.is_not(None))
+        .group_by(Takedown.seller_key)
+        .having(func.count(distinct(removed)) >= FLAG_THRESHOLD)
+    )
+    abuser = (
+        select(Takedown.seller_key, literal(COUNTER_NOTICE_ABUSER, String).label("flag"))
+        .where(Takedown.seller_key.is_not(None), Takedown.counter_state == FLAG_COUNTER_STATE)
+        .group_by(Takedown.seller_key)
+        .having(func.count() >= FLAG_THRESHOLD)
+    )
+    return union_all(repeat, abuser)
+
+
+def flag_tuple(flags: Collection[str]) -> tuple[str, ...]:
+    """A seller's flags in the order `seller_flags` gives them."""
+    return tuple(flag for flag in FLAGS if flag in flags)
 
 
 def visible_to(standing: Standing) -> Any:
