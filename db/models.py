@@ -210,6 +210,7 @@ class Takedown(Base):
         Index("ix_takedown_counter_pending", "counter_state", "counter_deadline"),  # NULL deadlines come first
         Index("ix_takedown_org_filed", "organisation_id", "filed_at"),
         Index("ix_takedown_group_filed", "working_group_id", "filed_at"),
+        Index("ix_takedown_listing_status", "listing_key", "status", "organisation_id"),  # a network's takedowns
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -221,7 +222,7 @@ class Takedown(Base):
     bulk_id: Mapped[int | None] = mapped_column(ForeignKey("takedown_bulk.id"))
 
     marketplace: Mapped[str] = mapped_column(String(32))
-    listing_key: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH), index=True)
+    listing_key: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH))
     listing_url: Mapped[str] = mapped_column(String(2048))
     submitted_url: Mapped[str] = mapped_column(String(2048))
     reason: Mapped[TakedownReason] = mapped_column(Enum(TakedownReason, native_enum=False, length=16))
@@ -390,7 +391,7 @@ class IntelIndicator(Base):
     __tablename__ = "intel_indicator"
     __table_args__ = (
         UniqueConstraint("report_id", "type", "value", name="uq_intel_indicator_report_value"),
-        Index("ix_intel_indicator_value", "type", "value"),
+        Index("ix_intel_indicator_value_report", "type", "value", "report_id"),  # value → reports, index-only
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
