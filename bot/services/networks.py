@@ -36,8 +36,8 @@ from db.models import (
 Value = tuple[str, str]  # (type, normalised value)
 # Reports in a network's page and file; a bigger network is cut to its nearest and says so. At
 # 1,000,000 indicators most reports form one component, so every walk from it is cut here and the
-# limit sets the command's cost: on SQLite p50 23 ms at 50, 30 ms at 100, 40 ms at 200, 75 ms at
-# 500 (bench/measure.py's /intel network; see README, "Networks"). At most IN_BATCH (one IN list).
+# limit sets the command's cost: on SQLite p50 23 ms at 50, 26-30 ms at 100, 40 ms at 200, 75-78 ms
+# at 500 (bench/measure.py's /intel network; README, "Networks"). At most IN_BATCH (one IN list).
 NETWORK_LIMIT = 100
 WALK_CHUNK = 8  # the fewest reports one step of a walk expands (see Correlator.walk)
 HUBS = 5  # values shown as what binds a network
