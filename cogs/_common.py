@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 
 from bot.permissions import Caller
-from bot.rendering import split_message
+from bot.rendering import MESSAGE_LIMIT, split_message
 
 if TYPE_CHECKING:
     from bot.app import AllianceBot
@@ -71,3 +71,17 @@ async def reply(interaction: Interaction, content: str, *, ephemeral: bool = Tru
             await interaction.followup.send(part, ephemeral=ephemeral, allowed_mentions=mentions)
         else:
             await interaction.response.send_message(part, ephemeral=ephemeral, allowed_mentions=mentions)
+
+
+async def reply_file(interaction: Interaction, content: str, file: discord.File | None) -> None:
+    """Answer with one ephemeral message and, if given, one attachment, never pinging anyone.
+    For replies designed to fit one page: a `content` over Discord's limit is a bug, not
+    something to split (the file would land on one part and the page be torn)."""
+    if len(content) > MESSAGE_LIMIT:
+        raise ValueError(f"A one-message reply of {len(content)} characters (Discord allows {MESSAGE_LIMIT}).")
+    files = [file] if file is not None else []
+    mentions = discord.AllowedMentions.none()
+    if interaction.response.is_done():
+        await interaction.followup.send(content, files=files, ephemeral=True, allowed_mentions=mentions)
+    else:
+        await interaction.response.send_message(content, files=files, ephemeral=True, allowed_mentions=mentions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
@@ -14,11 +14,21 @@ from discord.ext import commands
 from bot.app import report_error
 from bot.delivery import Undeliverable, ViewKind
 from bot.errors import InvalidInput
-from bot.rendering import escape, render
+from bot.permissions import Caller
+from bot.rendering import MESSAGE_LIMIT, escape, render
 from bot.services.intel import parse_report_id, report_id
-from bot.services.networks import Network
+from bot.services.intel_export import export_network_csv
+from bot.services.networks import HUBS, RECENT, Network
 from bot.services.takedowns import takedown_id
-from cogs._common import Interaction, caller_in_guilds, caller_of, group_autocomplete, home_channel_id, reply
+from cogs._common import (
+    Interaction,
+    caller_in_guilds,
+    caller_of,
+    group_autocomplete,
+    home_channel_id,
+    reply,
+    reply_file,
+)
 from db.models import OutboxMessage, Tlp
 
 if TYPE_CHECKING:
@@ -28,17 +38,52 @@ THREAD_ALREADY_CREATED = 160004  # Discord: "A thread has already been created f
 TLP_CHOICES = [app_commands.Choice(name=level.value, value=level.value) for level in Tlp]
 
 
-def network_text(network: Network) -> str:
-    by_type: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for (kind, _value), (display, count) in network.values.items():
-        by_type[kind].append((display, count))
-    return render(
-        "intel_network.md.j2",
-        n=network,
-        report_ids=[report_id(r.id) for r in network.reports],
-        by_type=sorted((kind, sorted(items, key=lambda item: -item[1])[:15]) for kind, items in by_type.items()),
-        takedown_ids=[takedown_id(t.id) for t in network.takedowns],
-    )
+@dataclass(frozen=True)
+class Shown:
+    """How many names, hubs and ids a network's page lists."""
+
+    names: int
+    groups: int
+    hubs: int
+    recent: int
+
+
+# Fewer until the page fits one message: names are up to 120 characters each (twice that once
+# escaped), so a viewer in several groups could otherwise overflow it. The last has no names.
+PAGE_DETAIL = (Shown(10, 12, HUBS, RECENT), Shown(3, 4, 3, 5), Shown(0, 0, 0, 3))
+
+
+def network_page(network: Network, origin: str) -> str:
+    """`/intel network`'s one page, at most one Discord message whatever the network's size."""
+    for shown in PAGE_DETAIL:
+        text = render(
+            "intel_network.md.j2",
+            n=network,
+            origin=origin,
+            shown=shown,
+            recent=[report_id(number) for number in network.recent],
+            takedown_ids=[takedown_id(t.id) for t in network.takedown_ids],
+        )
+        if len(text) <= MESSAGE_LIMIT:
+            break
+    return text
+
+
+def network_file(network: Network) -> discord.File | None:
+    """The network's reports as CSV (CLEAR, GREEN and AMBER only, as `/intel export`)."""
+    if not network.rows:
+        return None
+    return discord.File(io.BytesIO(export_network_csv(network.rows)), filename="intel-network.csv")
+
+
+async def show_network(interaction: discord.Interaction[Any], caller: Caller, origin: str) -> None:
+    """The page and its file, for the command and the card's **Show network** button. A walk
+    is the heaviest read: acknowledge first, so a slow one answers late instead of missing
+    Discord's 3-second deadline."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot: AllianceBot = interaction.client
+    network = await bot.intel.network(caller, origin)
+    await reply_file(interaction, network_page(network, origin), network_file(network))
 
 
 class ShareModal(discord.ui.Modal, title="Share intel"):
@@ -140,8 +185,7 @@ class CardButton(
                 count = await bot.intel.sighting(caller, self.number, None)
                 await reply(interaction, f"Sighting recorded on {report_id(self.number)}: seen by {count} member(s).")
             else:
-                await interaction.response.defer(ephemeral=True, thinking=True)  # see IntelCog.network
-                await reply(interaction, network_text(await bot.intel.network(caller, report_id(self.number))))
+                await show_network(interaction, caller, report_id(self.number))
         except Exception as error:  # buttons have no command tree: report like commands do
             await report_error(interaction, error)
 
@@ -260,10 +304,7 @@ class IntelCog(commands.Cog, name="Intel"):
 
     @intel.command(name="network", description="The network around a report or an indicator value, as you may see it")
     async def network(self, interaction: Interaction, id: app_commands.Range[str, 1, 300]) -> None:
-        # A network walk is the heaviest read (up to 500 reports): acknowledge first, so a slow
-        # one answers late instead of missing Discord's 3-second deadline.
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await reply(interaction, network_text(await self.bot.intel.network(caller_of(interaction), id)))
+        await show_network(interaction, caller_of(interaction), id)
 
     network.autocomplete("id")(id_autocomplete)
 
@@ -305,10 +346,10 @@ class IntelCog(commands.Cog, name="Intel"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         data, count = await self.bot.intel.export(caller_of(interaction), format, group)
         name = "intel-stix-bundle.json" if format == "stix" else "intel.csv"
-        await interaction.followup.send(
+        await reply_file(
+            interaction,
             f"{count} report(s); AMBER+STRICT and RED are never exported.",
-            file=discord.File(io.BytesIO(data), filename=name),
-            ephemeral=True,
+            discord.File(io.BytesIO(data), filename=name),
         )
 
     @intel.command(name="edit", description="Edit your own report")

@@ -230,6 +230,7 @@ class Takedown(Base):
             postgresql_where=text("counter_state IS NOT NULL"),
         ),
         Index("ix_takedown_seller_group", "seller_key", "working_group_id", "filed_at"),
+        Index("ix_takedown_listing_status", "listing_key", "status", "organisation_id"),  # a network's takedowns
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -241,7 +242,7 @@ class Takedown(Base):
     bulk_id: Mapped[int | None] = mapped_column(ForeignKey("takedown_bulk.id"))
 
     marketplace: Mapped[str] = mapped_column(String(32))
-    listing_key: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH), index=True)
+    listing_key: Mapped[str] = mapped_column(String(LISTING_KEY_LENGTH))
     listing_url: Mapped[str] = mapped_column(String(2048))
     submitted_url: Mapped[str] = mapped_column(String(2048))
     reason: Mapped[TakedownReason] = mapped_column(Enum(TakedownReason, native_enum=False, length=16))

@@ -6,15 +6,17 @@ asks, as every user: show each report, search, walk the network from each report
 value, list the links of each report, autocomplete, export, press 'Seen it too' on each report,
 and whether a watch notice about each report may reach them; and, for each working group's
 channel and digest and the alliance digest, which reports its chat answers and digests name.
-Whatever comes back must be allowed by an oracle written here from the TLP rules, independently
-of `bot.services.tlp`. A leak fails the test with the scenario.
+Whatever comes back must be allowed by an oracle written from the TLP rules, independently of
+`bot.services.tlp` (tests/tlp_oracle.py); a network must be exactly the oracle's, figures and
+file included. A leak fails the test with the scenario.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import shutil
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,12 +26,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from bot.errors import AllianceError, NotFound
-from bot.permissions import Caller
 from bot.services.business_time import BusinessCalendar
 from bot.services.digests import ALLIANCE, DigestService, render_text
 from bot.services.intel import ChatService, IntelService
+from bot.services.intel_export import export_network_csv
 from bot.services.listings import canonicalise
-from bot.services.networks import Correlator
+from bot.services.networks import Correlator, Network
 from db.engine import SessionFactory, create_engine, create_session_factory
 from db.migrate import upgrade
 from db.models import (
@@ -43,9 +45,18 @@ from db.models import (
     WorkingGroup,
 )
 from tests.figures import record
+from tests.tlp_oracle import (
+    ADMIN_ROLE,
+    EXPORTABLE,
+    GUILD,
+    REVIEWER_ROLE,
+    ExpectedNetwork,
+    Report,
+    User,
+    expected_network,
+    oracle,
+)
 
-GUILD = 1
-ADMIN_ROLE, REVIEWER_ROLE = 900, 901
 GROUPS = (1, 2, 3)  # working group ids; member role = 100 + id
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LISTING = canonicalise("https://item.taobao.com/item.htm?id=612345678901")
@@ -55,51 +66,7 @@ VALUES = (
     + [("listing", LISTING.key)]
 )
 LOOKUP = {LISTING.key: LISTING.url}  # how a member types a listing value
-EXPORTABLE = {Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER}
 LEVELS = list(Tlp)
-
-
-@dataclass(frozen=True)
-class User:
-    id: int
-    organisation: int | None
-    groups: frozenset[int]
-    reviewer: bool
-    admin: bool
-
-    def caller(self) -> Caller:
-        roles = (
-            {100 + g for g in self.groups}
-            | ({REVIEWER_ROLE} if self.reviewer else set())
-            | ({ADMIN_ROLE} if self.admin else set())
-        )
-        return Caller(self.id, GUILD, frozenset(roles), manages_guild=False)
-
-
-@dataclass(frozen=True)
-class Report:
-    author: int
-    group: int
-    tlp: Tlp
-    recipients: frozenset[int]
-    values: frozenset[tuple[str, str]]
-    retracted: bool
-
-
-def oracle(user: User, report: Report) -> bool:
-    """TLP 2.0 as the alliance applies it, written out plainly."""
-    if report.retracted:
-        return False
-    if report.author == user.id:
-        return True
-    community = user.organisation is not None or user.reviewer or user.admin
-    return {
-        Tlp.CLEAR: True,
-        Tlp.GREEN: community,
-        Tlp.AMBER: report.group in user.groups,
-        Tlp.AMBER_STRICT: report.group in user.groups,
-        Tlp.RED: user.id in report.recipients,
-    }[report.tlp]
 
 
 users = st.lists(
@@ -170,6 +137,20 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def check_network(network: Network, expected: ExpectedNetwork, user: User) -> None:
+    """Exactly the oracle's network: every report the user may reach and no other (a hidden
+    report neither shown, nor counted, nor linking two visible ones), the same figures, and a
+    file of its CLEAR, GREEN and AMBER reports only, each with the values it shares in the file."""
+    assert set(network.ids) == expected.ids, f"network {network.ids} != {sorted(expected.ids)}: {user}"
+    assert not network.truncated
+    assert network.values_by_type == expected.values_by_type, user
+    assert [(h.type, h.value, h.reports) for h in network.hubs] == expected.hubs, user
+    assert {row.id: row.linking for row in network.rows} == expected.file, user
+    written = list(csv.reader(io.StringIO(export_network_csv(network.rows).decode("utf-8-sig"))))[1:]
+    assert {int(line[0][3:]): line[5] for line in written} == {
+        number: "; ".join(f"{kind}: {value}" for kind, value in linking) for number, linking in expected.file.items()
+    }, f"LEAK or loss via the network's file: {user}"
+    assert network.unexported == len(expected.ids) - len(expected.file)
 
 
 def channel_of_group(group: int, report: Report) -> bool:
@@ -269,16 +250,18 @@ async def check(path: Path, people: list[User], reports: list[Report]) -> None:
                 assert number in allowed, f"LEAK via show: {user} saw {by_id[number]}"
                 assert {link.report.id for link in view.links} <= allowed, f"LEAK via links: {user}"
                 network = await service.network(caller, f"IN-{number}")
-                assert {r.id for r in network.reports} <= allowed, f"LEAK via network: {user}"
+                check_network(network, expected_network(user, by_id, [number]), user)
                 record("TLP oracle", "reads", 3)
             found = await service.search(caller, "workshop")
             assert {r.id for r in found} <= allowed, f"LEAK via search: {user}"
             for kind, value in VALUES:
+                holders = [n for n, r in by_id.items() if (kind, value) in r.values and n in allowed]
                 try:
                     network = await service.network(caller, f"{kind}: {LOOKUP.get(value, value)}")
                 except NotFound:
+                    assert not holders, f"network by value refused: {user}"
                     continue
-                assert {r.id for r in network.reports} <= allowed, f"LEAK via network by value: {user}"
+                check_network(network, expected_network(user, by_id, holders), user)
             suggestions = await service.suggest(caller, "")
             assert {r.id for r in suggestions} <= allowed, f"LEAK via autocomplete: {user}"
             for number in numbers:  # 'Seen it too' must not confirm a report the user may not see

@@ -26,7 +26,7 @@ from bot.services.access import find_group, group_ref, load_standing
 from bot.services.indicators import Extraction, Indicator, extract, parse_lookup
 from bot.services.intel_export import export_csv, export_stix
 from bot.services.listings import Listing, canonicalise
-from bot.services.networks import Correlator, Link, Network
+from bot.services.networks import NETWORK_LIMIT, Correlator, Link, Network
 from bot.services.text import plain_text
 from bot.services.tlp import EXPORTABLE, SHAREABLE_BEYOND_AUDIENCE, Viewer, can_see, visible_condition
 from db.engine import SessionFactory
@@ -276,10 +276,12 @@ class IntelService:
         async with self._sessions() as session:
             viewer = Viewer.of(await load_standing(session, caller))
             if re.fullmatch(r"\s*(?:IN-?)?\d{1,12}\s*", text, re.IGNORECASE):
-                start = [(await self._visible(session, viewer, parse_report_id(text))).id]
+                number = parse_report_id(text)
+                start = [number]
+                missing = f"No intel report {report_id(number)} that you can see."
             else:
                 indicator = parse_lookup(text, default_region=self._region)
-                start = list(
+                start = list(  # a common value is in thousands of reports: one more than a network holds is enough
                     await session.scalars(
                         select(IntelReport.id)
                         .join(IntelIndicator, IntelIndicator.report_id == IntelReport.id)
@@ -288,11 +290,15 @@ class IntelService:
                             IntelIndicator.value == indicator.value,
                             visible_condition(viewer),
                         )
+                        .order_by(IntelIndicator.report_id)  # the index's order: no sort, stops early
+                        .limit(NETWORK_LIMIT + 1)
                     )
                 )
-                if not start:
-                    raise NotFound(f"No intel you can see contains {indicator.type} {indicator.display}.")
-            return await self.correlator.network(session, viewer, start)
+                missing = f"No intel you can see contains {indicator.type} {indicator.display}."
+            walk = await self.correlator.walk(session, viewer, start)  # only the reports the caller may see
+            if not walk.ids:
+                raise NotFound(missing)
+            return await self.correlator.describe(session, viewer, walk)
 
     async def search(self, caller: Caller, query: str, limit: int = 20) -> list[IntelReport]:
         """Full text over title and body, plus exact indicator lookup; only visible reports."""
@@ -655,8 +661,8 @@ class ChatService:
                 )
             )
         )
-        network = await self._correlator.network(session, viewer, starts) if starts else None
-        size = len(network.reports) if network else 0
+        walk = await self._correlator.walk(session, viewer, starts) if starts else None
+        size = len(walk.ids) if walk else 0
         if not statuses and not size:
             return None
         return ChatFinding(
@@ -665,7 +671,7 @@ class ChatService:
             takedowns=len(statuses),
             latest_status=statuses[0].value if statuses else None,
             network=size,
-            report_ids=[report_id(r.id) for r in network.reports[:10]] if network else [],
+            report_ids=[report_id(number) for number in walk.ids[:10]] if walk else [],
         )
 
     async def set_enabled(self, caller: Caller, group: str, enabled: bool) -> WorkingGroup:

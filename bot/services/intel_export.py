@@ -1,14 +1,17 @@
 """Intel exports: a CSV for spreadsheets and a STIX 2.1 bundle for threat-intelligence platforms.
 
 Pure: no Discord, no database, no network. The caller loads the reports (with their
-organisation, working group and indicators) and decides who may export what; both exports still
-refuse, with `ValueError`, any report that is not `EXPORTABLE` (TLP:AMBER+STRICT, TLP:RED) or
-that was retracted — defence in depth, nothing is written if one report is refused.
+organisation, working group and indicators) and decides who may export what; every export
+(a network's file from `export_network_csv` too) still refuses, with `ValueError`, any report
+that is not `EXPORTABLE` (TLP:AMBER+STRICT, TLP:RED) or that was retracted — defence in depth,
+nothing is written if one report is refused.
 
 CSV: one row per (report, indicator), and one row with empty indicator cells for a report
 without indicators; columns `CSV_HEADER`. Every cell goes through `takedown_csv.write_csv`, so a
 cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) starts with a `'`: a
 phone number reads `'+8613800138000`. `tlp` is written `TLP:GREEN`, `created_at` as UTC ISO 8601.
+A network's file (`/intel network`) has one row per report instead, with its linking indicators
+in one cell; the same cells, escaping and refusals.
 
 STIX 2.1 bundle (built and validated by the `stix2` library), objects in this order:
 
@@ -54,6 +57,7 @@ from typing import Any
 from stix2 import v21
 
 from bot.ids import format_id
+from bot.services.networks import NetworkRow
 from bot.services.takedown_csv import write_csv
 from bot.services.tlp import EXPORTABLE
 from db.models import IntelIndicator, IntelReport, Tlp
@@ -62,6 +66,8 @@ CSV_HEADER = (
     "id", "tlp", "group", "organisation", "created_at", "title",
     "indicator_type", "indicator_value", "indicator_display",
 )  # fmt: skip
+
+NETWORK_CSV_HEADER = ("id", "tlp", "group", "created_at", "title", "linking_indicators")
 
 DEFAULT_IDENTITY = "Anti-Counterfeiting Alliance"
 NAMESPACE = uuid.UUID("8a750787-7d7b-40a6-a426-9e5b45d56b16")  # this bot's STIX ids; never change it
@@ -90,15 +96,19 @@ TLP_MARKINGS: dict[Tlp, Any] = {
 # ------------------------------------------------------------------------------ refusal
 
 
-def _level(report: IntelReport) -> Tlp:
+def exportable_level(number: int, tlp: Tlp | str, retracted: bool) -> Tlp:
     """The report's TLP if it may be exported; `ValueError` otherwise."""
-    level = Tlp(report.tlp)
+    level = Tlp(tlp)
     if level not in EXPORTABLE or level not in TLP_MARKING_IDS:
-        public_id = format_id("IN", report.id)
+        public_id = format_id("IN", number)
         raise ValueError(f"{public_id} is TLP:{level.value}; TLP:AMBER+STRICT and TLP:RED reports are never exported.")
-    if report.retracted_at is not None:
-        raise ValueError(f"{format_id('IN', report.id)} was retracted; retracted reports are never exported.")
+    if retracted:
+        raise ValueError(f"{format_id('IN', number)} was retracted; retracted reports are never exported.")
     return level
+
+
+def _level(report: IntelReport) -> Tlp:
+    return exportable_level(report.id, report.tlp, report.retracted_at is not None)
 
 
 def _check(reports: Sequence[IntelReport]) -> list[Tlp]:
@@ -113,6 +123,10 @@ def _utc(moment: datetime) -> datetime:
 # ----------------------------------------------------------------------------------- CSV
 
 
+def _when(moment: datetime) -> str:
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def export_csv(reports: Sequence[IntelReport]) -> bytes:
     """The reports as CSV (UTF-8 with BOM), one row per indicator; see the module docstring."""
     levels = _check(reports)
@@ -123,13 +137,35 @@ def export_csv(reports: Sequence[IntelReport]) -> bytes:
             f"TLP:{level.value}",
             report.working_group.name,
             report.organisation.name,
-            _utc(report.created_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            _when(report.created_at),
             report.title,
         )
         if not report.indicators:
             rows.append((*head, "", "", ""))
         rows.extend((*head, found.type, found.value, found.display) for found in report.indicators)
     return write_csv(CSV_HEADER, rows)
+
+
+def export_network_csv(rows: Sequence[NetworkRow]) -> bytes:
+    """A network's file: one row per report, columns `NETWORK_CSV_HEADER`; `linking_indicators`
+    lists the report's values (`type: value`, normalised, `; `-separated) that it shares with
+    another report in the file. The walk reaches no retracted report, so only the level is
+    checked here."""
+    levels = [exportable_level(row.id, row.tlp, retracted=False) for row in rows]
+    return write_csv(
+        NETWORK_CSV_HEADER,
+        [
+            (
+                format_id("IN", row.id),
+                f"TLP:{level.value}",
+                row.group,
+                _when(row.created_at),
+                row.title,
+                "; ".join(f"{kind}: {value}" for kind, value in row.linking),
+            )
+            for row, level in zip(rows, levels, strict=True)
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------- STIX

@@ -9,17 +9,19 @@ walked only through reports the viewer may see, so it is never larger than their
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.services.indicators import Indicator
-from bot.services.tlp import Viewer, visible_condition
+from bot.services.tlp import EXPORTABLE, Viewer, visible_condition
 from db.models import (
     IntelIndicator,
     IntelReport,
@@ -29,10 +31,19 @@ from db.models import (
     TakedownStatus,
     Tlp,
     WarninglistEntry,
+    WorkingGroup,
 )
 
 Value = tuple[str, str]  # (type, normalised value)
-NETWORK_LIMIT = 500  # reports; a bigger network is cut and says so
+# Reports in a network's page and file; a bigger network is cut to its nearest and says so. At
+# 1,000,000 indicators most reports form one component, so every walk from it is cut here and the
+# limit sets the command's cost: on SQLite p50 23 ms at 50, 26-30 ms at 100, 40 ms at 200, 75-78 ms
+# at 500 (bench/measure.py's /intel network; README, "Networks"). At most IN_BATCH (one IN list).
+NETWORK_LIMIT = 100
+WALK_CHUNK = 8  # the fewest reports one step of a walk expands (see Correlator.walk)
+HUBS = 5  # values shown as what binds a network
+RECENT = 10  # newest reports named on a network's page
+TAKEDOWN_IDS = 5  # a network's takedowns are named, not only counted, up to this many
 IN_BATCH = 5000  # ids per IN (...) list: SQLite caps bound parameters per statement (32,766)
 COMPONENT_BATCH = 500  # reports per step of a rebuild, so the event loop is never held long
 T = TypeVar("T")
@@ -77,6 +88,25 @@ async def _values_of(connection: AsyncConnection, reports: Sequence[int]) -> Seq
     return cast(Sequence[tuple[int, str]], rows)
 
 
+def warninglisted(model: Any) -> Any:
+    """EXISTS: the value of `model` (IntelIndicator or an alias of it) is on the warninglist."""
+    return (
+        select(WarninglistEntry.id)
+        .where(WarninglistEntry.type == model.type, WarninglistEntry.value == model.value)
+        .exists()
+    )
+
+
+def live_reports(model: Any) -> Any:
+    """How many live reports hold the value of `model` (IntelIndicator, an alias or a subquery
+    with `type` and `value`): a correlated lookup in `intel_value`, one index probe per row."""
+    return (
+        select(IntelValue.reports)
+        .where(IntelValue.type == model.type, IntelValue.value == model.value)
+        .scalar_subquery()
+    )
+
+
 def has_value(model: type[IntelIndicator | IntelValue | WarninglistEntry], groups: Groups) -> Any:
     """`(type = ? AND value IN (…)) OR …`: an index lookup per value, and a statement SQLAlchemy
     compiles once. SQLite plans `(type, value) IN (VALUES …)` as a scan of the whole table it
@@ -86,7 +116,7 @@ def has_value(model: type[IntelIndicator | IntelValue | WarninglistEntry], group
 
 @dataclass(frozen=True)
 class ReportRef:
-    """What a link or a network shows of a report: never more than the reply needs."""
+    """What a link shows of a report: never more than the reply needs."""
 
     id: int
     organisation_id: int
@@ -114,17 +144,54 @@ class Correlation:
     foreign_groups: set[int] = field(default_factory=set)  # other groups holding matching AMBER intel
 
 
-@dataclass
+@dataclass(frozen=True)
+class Walk:
+    ids: list[int]  # ascending
+    truncated: bool  # the network has more than `limit` reports; `ids` holds that many
+    limit: int
+
+
+@dataclass(frozen=True)
+class Hub:
+    """A value shared by several reports of a network: what binds it."""
+
+    type: str
+    value: str
+    reports: int
+
+
+@dataclass(frozen=True)
+class NetworkRow:
+    """A report of a network as its file lists it (CLEAR, GREEN and AMBER only, as exports)."""
+
+    id: int
+    tlp: Tlp
+    group: str
+    created_at: datetime
+    title: str
+    linking: tuple[Value, ...]  # its values shared with another report in the file
+
+
+@dataclass(frozen=True)
 class Network:
-    reports: list[ReportRef]
-    values: dict[Value, tuple[str, int]]  # value → (display, how many reports in the network have it)
+    """One page about a network as the viewer may see it, and the rows of its file."""
+
+    ids: list[int]  # every report in it, ascending
+    truncated: bool
+    limit: int
     brands: int
-    brand_names: list[str]  # only those in the viewer's own groups
+    brand_names: list[str]  # only those with reports in the viewer's own groups
+    groups: list[str]  # working groups of its reports
     first_seen: datetime | None
     last_seen: datetime | None
-    takedowns: list[TakedownRef]  # on the network's listings, those the viewer may see
+    values_by_type: dict[str, int]  # distinct values per indicator type, most first
+    hubs: list[Hub]  # linking values shared by the most reports, most first
+    recent: list[int]  # the newest reports, newest first
+    takedowns: dict[TakedownStatus, int]  # on its listings, those the viewer may see, by status
     other_takedowns: int  # on the same listings, by organisations the viewer may not see
-    truncated: bool
+    takedown_ids: list[TakedownRef]  # the visible takedowns, when there are at most TAKEDOWN_IDS
+    rows: list[NetworkRow]
+    unexported: int  # AMBER+STRICT and RED reports: counted on the page, never in the file
 
 
 REPORT_COLUMNS = (IntelReport.id, IntelReport.organisation_id, IntelReport.working_group_id, IntelReport.created_at)
@@ -160,11 +227,20 @@ class Correlator:
         common = counted - warned
         return wanted - warned - common, common, warned
 
-    async def _visible_ids(self, session: AsyncSession, viewer: Viewer, ids: Iterable[int]) -> set[int]:
+    @staticmethod
+    def _visible_query(viewer: Viewer) -> Select[int]:
+        """Which of the reports bound as `ids` `viewer` may see; built once, run per batch."""
+        return select(IntelReport.id).where(
+            IntelReport.id.in_(bindparam("ids", expanding=True)), visible_condition(viewer)
+        )
+
+    async def _visible_ids(
+        self, session: AsyncSession, viewer: Viewer, ids: Iterable[int], query: Select[int] | None = None
+    ) -> set[int]:
+        query = self._visible_query(viewer) if query is None else query
         found: set[int] = set()
         for batch in batches(sorted(set(ids)), IN_BATCH):
-            query = select(IntelReport.id).where(IntelReport.id.in_(batch), visible_condition(viewer))
-            found.update(await session.scalars(query))
+            found.update(await session.scalars(query, {"ids": list(batch)}))
         return found
 
     async def _refs(self, session: AsyncSession, ids: Iterable[int]) -> list[ReportRef]:
@@ -214,78 +290,191 @@ class Correlator:
             )
         return result
 
-    async def network(self, session: AsyncSession, viewer: Viewer, start: Iterable[int]) -> Network:
-        """Walk links breadth-first from `start`, only through reports `viewer` may see. The walk
-        moves ids only; the details are loaded once, for the reports the reply names."""
-        seen = await self._visible_ids(session, viewer, start)
-        frontier = set(seen)
-        truncated = False
-        while frontier and not truncated:
-            values: set[Value] = set()
-            for numbers in batches(sorted(frontier), IN_BATCH):
-                rows = await session.execute(
-                    select(IntelIndicator.type, IntelIndicator.value).where(IntelIndicator.report_id.in_(numbers))
-                )
-                values.update((kind, value) for kind, value in rows)
-            linkable, _, _ = await self._linkable(session, values)
-            if not linkable:
-                break
-            sharing: set[int] = set()
-            for groups in value_batches(linkable):
-                sharing.update(
-                    await session.scalars(select(IntelIndicator.report_id).where(has_value(IntelIndicator, groups)))
-                )
-            found = sorted(await self._visible_ids(session, viewer, sharing - seen))[:NETWORK_LIMIT]
-            frontier = set(found)
-            seen |= frontier
-            truncated = len(seen) >= NETWORK_LIMIT
-        return await self._describe(session, viewer, seen, truncated)
+    def _sharing(self) -> Select[int]:
+        """The reports that share a linkable value with one of the reports bound as `numbers`
+        (these included), whoever may see them: the walk filters them next (`_visible_ids`),
+        so a hidden report never links two visible ones. Index-only on both engines.
 
-    async def _describe(self, session: AsyncSession, viewer: Viewer, ids: set[int], truncated: bool) -> Network:
-        reports = await self._refs(session, ids)
-        counts: dict[Value, int] = defaultdict(int)
-        display: dict[Value, str] = {}
-        for batch in batches(sorted(ids), IN_BATCH):
-            rows = await session.execute(
-                select(IntelIndicator.type, IntelIndicator.value, IntelIndicator.display)
-                .where(IntelIndicator.report_id.in_(batch))
-                .order_by(IntelIndicator.report_id, IntelIndicator.id)
+        A value links when it is in at most `common_cap` live reports (`intel_value`, kept by
+        triggers) and is not on the warninglist. The count is read by a correlated subquery
+        rather than a join so that PostgreSQL looks each value up instead of hashing the whole
+        `intel_value` table once a step has a few hundred reports (90 ms at 1,000,000 indicators)."""
+        mine, other = aliased(IntelIndicator), aliased(IntelIndicator)
+        return (
+            select(other.report_id)
+            .distinct()
+            .select_from(mine)
+            .join(other, and_(other.type == mine.type, other.value == mine.value))
+            .where(
+                mine.report_id.in_(bindparam("numbers", expanding=True)),
+                live_reports(mine) <= self.common_cap,
+                ~warninglisted(mine),
             )
-            for kind, value, shown in rows:
-                counts[(kind, value)] += 1
-                display[(kind, value)] = shown
-        listings = sorted(value for kind, value in counts if kind == "listing")
-        takedowns: list[TakedownRef] = []
-        others = 0
-        for listing_batch in batches(listings, IN_BATCH):
-            found = await session.execute(
-                select(Takedown.id, Takedown.status, Takedown.organisation_id)
-                .where(Takedown.listing_key.in_(listing_batch))
-                .order_by(Takedown.id)
-            )
-            for number, status, organisation in found:
-                if viewer.sees_all_takedowns or organisation == viewer.organisation_id:
-                    takedowns.append(TakedownRef(number, status))
-                else:
-                    others += 1
-        own_group_orgs = {r.organisation_id for r in reports if r.working_group_id in viewer.group_ids}
-        names = (
-            sorted(await session.scalars(select(Organisation.name).where(Organisation.id.in_(own_group_orgs))))
-            if own_group_orgs
-            else []
         )
-        moments = [r.created_at for r in reports]
+
+    async def walk(
+        self, session: AsyncSession, viewer: Viewer, start: Iterable[int], limit: int = NETWORK_LIMIT
+    ) -> Walk:
+        """The network around `start`, breadth-first, only through reports `viewer` may see,
+        stopping as soon as it holds more than `limit` reports (then cut to `limit`).
+
+        Each step expands a chunk of the current level: one statement finds the reports sharing
+        a linkable value with it, a second keeps the new ones `viewer` may see. In a large
+        network the last level is much bigger than what still fits (at 1,000,000 indicators a
+        level of 342 reports leads to 5,695 more), so a chunk is sized from the yield of the
+        step before: enough reports to fill the room left, not the whole level. Which
+        reports a cut network keeps is decided by the data alone (ids in ascending order,
+        chunk sizes from earlier yields), the same on every engine."""
+        visible = self._visible_query(viewer)
+        starts = sorted(await self._visible_ids(session, viewer, start, visible))
+        if len(starts) > limit:
+            return Walk(starts[:limit], truncated=True, limit=limit)
+        seen = set(starts)
+        frontier = starts
+        sharing = self._sharing()
+        per_report: float | None = None  # new reports found per report expanded, so far
+        while frontier:
+            level: list[int] = []
+            position = 0
+            while position < len(frontier):
+                room = limit + 1 - len(seen)  # one more than fits: finding it proves the cut
+                wanted = len(frontier) if per_report is None else max(WALK_CHUNK, math.ceil(room / per_report))
+                chunk = frontier[position : position + min(wanted, IN_BATCH)]
+                position += len(chunk)
+                found = set(await session.scalars(sharing, {"numbers": chunk})) - seen
+                new = sorted(await self._visible_ids(session, viewer, found, visible))
+                per_report = max(len(new), 1) / len(chunk)
+                if len(new) >= room:
+                    seen.update(new[: room - 1])
+                    return Walk(sorted(seen), truncated=True, limit=limit)
+                seen.update(new)
+                level += new
+            frontier = sorted(level)
+        return Walk(sorted(seen), truncated=False, limit=limit)
+
+    async def describe(self, session: AsyncSession, viewer: Viewer, walk: Walk) -> Network:
+        """A walked network as `viewer` may see it: its one-page figures and the rows of its
+        file, in a fixed number of statements whatever its size. Only the network's own
+        reports are read, so a hidden report is never counted."""
+        ids = walk.ids
+        reports = list(
+            await session.execute(
+                select(
+                    IntelReport.id,
+                    IntelReport.organisation_id,
+                    Organisation.name.label("organisation"),
+                    IntelReport.working_group_id,
+                    WorkingGroup.name.label("group"),
+                    IntelReport.tlp,
+                    IntelReport.created_at,
+                    IntelReport.title,
+                )
+                .join(Organisation, Organisation.id == IntelReport.organisation_id)
+                .join(WorkingGroup, WorkingGroup.id == IntelReport.working_group_id)
+                .where(IntelReport.id.in_(ids))
+                .order_by(IntelReport.id)
+            )
+        )
+        values = list(
+            await session.execute(
+                select(IntelIndicator.report_id, IntelIndicator.type, IntelIndicator.value).where(
+                    IntelIndicator.report_id.in_(ids)
+                )
+            )
+        )
+        shared = await self._shared(session, ids)
+        takedowns, other_takedowns, takedown_ids = await self._takedowns(session, viewer, ids)
+        exported = {row.id for row in reports if row.tlp in EXPORTABLE}
+        linking: dict[int, list[Value]] = defaultdict(list)  # exported report → its shared linkable values
+        for number, kind, value in values:
+            if number in exported and (kind, value) in shared:
+                linking[number].append((kind, value))
+        in_file = Counter(pair for pairs in linking.values() for pair in pairs)
+        by_type = Counter(kind for kind, _value in {(kind, value) for _number, kind, value in values})
+        newest = sorted(reports, key=lambda row: (row.created_at, row.id), reverse=True)
         return Network(
-            reports=reports,
-            values={value: (display[value], count) for value, count in sorted(counts.items())},
-            brands=len({r.organisation_id for r in reports}),
-            brand_names=names,
-            first_seen=min(moments) if moments else None,
-            last_seen=max(moments) if moments else None,
-            takedowns=sorted(takedowns, key=lambda t: t.id),
-            other_takedowns=others,
-            truncated=truncated,
+            ids=ids,
+            truncated=walk.truncated,
+            limit=walk.limit,
+            brands=len({row.organisation_id for row in reports}),
+            brand_names=sorted({row.organisation for row in reports if row.working_group_id in viewer.group_ids}),
+            groups=sorted({row.group for row in reports}),
+            first_seen=newest[-1].created_at if newest else None,
+            last_seen=newest[0].created_at if newest else None,
+            values_by_type=dict(sorted(by_type.items(), key=lambda item: (-item[1], item[0]))),
+            hubs=[
+                Hub(kind, value, count)
+                for (kind, value), count in sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:HUBS]
+            ],
+            recent=[row.id for row in newest[:RECENT]],
+            takedowns=takedowns,
+            other_takedowns=other_takedowns,
+            takedown_ids=takedown_ids,
+            rows=[
+                NetworkRow(
+                    id=row.id,
+                    tlp=Tlp(row.tlp),
+                    group=row.group,
+                    created_at=row.created_at,
+                    title=row.title,
+                    linking=tuple(sorted(pair for pair in linking[row.id] if in_file[pair] > 1)),
+                )
+                for row in reports
+                if row.id in exported
+            ],
+            unexported=len(reports) - len(exported),
         )
+
+    async def _shared(self, session: AsyncSession, ids: Sequence[int]) -> dict[Value, int]:
+        """The values that link reports of the network (`ids`), with how many of them hold each:
+        values in two or more of them that are neither common nor warninglisted. Grouped by the
+        database first, so only the few hundred shared values are checked, not every value."""
+        held = (
+            select(IntelIndicator.type, IntelIndicator.value, func.count().label("reports"))
+            .where(IntelIndicator.report_id.in_(ids))
+            .group_by(IntelIndicator.type, IntelIndicator.value)
+            .having(func.count() > 1)
+            .subquery()
+        )
+        rows = await session.execute(
+            select(held.c.type, held.c.value, held.c.reports).where(
+                live_reports(held.c) <= self.common_cap, ~warninglisted(held.c)
+            )
+        )
+        return {(kind, value): count for kind, value, count in rows}
+
+    async def _takedowns(
+        self, session: AsyncSession, viewer: Viewer, ids: Sequence[int]
+    ) -> tuple[dict[TakedownStatus, int], int, list[TakedownRef]]:
+        """Takedowns on the network's listings: how many of those `viewer` may see are in each
+        status (their organisation's; every one for reviewers and admins), how many others
+        there are, and the ids of the visible ones when there are few enough to name.
+
+        One aggregate over the (listing_key, status, organisation_id) index: a large network's
+        listings carry tens of thousands of takedowns, too many to load as rows."""
+        listings = select(IntelIndicator.value).where(
+            IntelIndicator.type == "listing", IntelIndicator.report_id.in_(ids)
+        )
+        mine: ColumnElement[bool] = (
+            true() if viewer.sees_all_takedowns else Takedown.organisation_id == viewer.organisation_id
+        )
+        counts: dict[TakedownStatus, int] = {}
+        others = 0
+        rows = await session.execute(
+            select(Takedown.status, func.count(), func.sum(case((mine, 1), else_=0)))
+            .where(Takedown.listing_key.in_(listings))
+            .group_by(Takedown.status)
+        )
+        for status, count, visible in rows:
+            counts[TakedownStatus(status)] = int(visible)
+            others += count - int(visible)
+        named: list[TakedownRef] = []
+        if 0 < sum(counts.values()) <= TAKEDOWN_IDS:
+            query = select(Takedown.id, Takedown.status).where(Takedown.listing_key.in_(listings), mine)
+            rows = await session.execute(query.order_by(Takedown.id))
+            named = [TakedownRef(number, TakedownStatus(status)) for number, status in rows]
+        ordered = {status: counts[status] for status in TakedownStatus if counts.get(status)}
+        return ordered, others, named
 
     async def components(
         self, session: AsyncSession, report_ids: Sequence[int], *, part_of: Mapping[int, int] | None = None

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import simcord
 from sqlalchemy import select
 
 from bot.app import AllianceBot
-from db.models import IntelReport
+from bot.rendering import escape
+from db.models import (
+    IntelIndicator,
+    IntelRecipient,
+    IntelReport,
+    IpRight,
+    Organisation,
+    RightKind,
+    Takedown,
+    TakedownReason,
+    TakedownStatus,
+    Tlp,
+    WarninglistEntry,
+    WorkingGroup,
+)
 from tests.e2e.world import World, arrange, grant_role, wire
+from tests.tlp_oracle import Report, User, expected_network
 
 PHONE = "+86 138 0013 8000"
 LISTING = "https://item.taobao.com/item.htm?id=612345678901&spm=x"
@@ -147,12 +167,18 @@ async def test_linked_reports_form_a_network_no_larger_than_clearance(world: Wor
         tlp="GREEN",
         indicators="wechat: lucky_star88\naddress: 12 Baiyun Road, Guangzhou",
     )
-    mine = await world.alice.slash(world.watches, "intel network", id="IN-000001")
-    assert "**Network** of 3 report(s) from 2 brand(s)" in mine.response.content
-    theirs = await nora.slash(apparel(world), "intel network", id="IN-000003")
-    assert "**Network** of 1 report(s)" in theirs.response.content
-    by_value = await world.lead.slash(world.watches, "intel network", id="wechat: lucky_star88")
-    assert "IN-000001, IN-000002, IN-000003" in by_value.response.content
+    mine = answer(await world.alice.slash(world.watches, "intel network", id="IN-000001"))
+    assert mine.content.startswith("**Network** of 3 report(s) around `IN-000001`\n**Brands:** 2 (Vantor Watches")
+    theirs = answer(await nora.slash(apparel(world), "intel network", id="IN-000003"))
+    assert theirs.content.startswith("**Network** of 1 report(s)")
+    assert [row[0] for row in (await attached_rows(theirs))[1:]] == ["IN-000003"]
+    by_value = answer(await world.lead.slash(world.watches, "intel network", id="wechat: lucky_star88"))
+    assert "**Newest:** IN-000003, IN-000002, IN-000001" in by_value.content
+    assert [row[0] for row in (await attached_rows(by_value))[1:]] == ["IN-000001", "IN-000002", "IN-000003"]
+    card = next(m for m in world.watches.history() if m.content.startswith("**IN-000001**"))
+    pressed = answer(await world.lead.click(card, label="Show network"))  # the card's button: the same page
+    assert pressed.content == answer(await world.lead.slash(world.watches, "intel network", id="IN-000001")).content
+    assert await attached_rows(pressed) == await attached_rows(by_value)
 
 
 async def test_cross_group_match_tells_both_sides_without_detail(world: World, nora: simcord.MemberActor) -> None:
@@ -197,8 +223,9 @@ async def test_sightings_once_per_member(world: World) -> None:
     assert "already reported a sighting" in again.response.content
     own = await world.alice.click(card, label="Seen it too")
     assert "your own report" in own.response.content
-    network = await world.lead.click(card, label="Show network")
-    assert "**Network** of 1 report(s)" in network.response.content
+    network = answer(await world.lead.click(card, label="Show network"))
+    assert network.content.startswith("**Network** of 1 report(s) around `IN-000001`")
+    assert [row[:2] for row in await attached_rows(network)] == [["id", "tlp"], ["IN-000001", "TLP:AMBER"]]
 
 
 async def test_watch_notices_respect_tlp(world: World, nora: simcord.MemberActor) -> None:
@@ -241,7 +268,7 @@ async def test_retract_removes_a_report_from_every_view(world: World, bot: Allia
     assert "is retracted" in done.response.content
     assert "that you can see" in (await world.alice.slash(world.watches, "intel show", id="IN-000001")).response.content
     network = await world.lead.slash(world.watches, "intel network", id="IN-000002")
-    assert "**Network** of 1 report(s)" in network.response.content
+    assert answer(network).content.startswith("**Network** of 1 report(s)")
     card = next(m for m in world.watches.history() if "IN-000001" in m.content)
     assert "retracted" in card.content and card.components == []
 
@@ -332,3 +359,257 @@ async def test_takedowns_and_intel_link_both_ways(world: World, bot: AllianceBot
     assert "IN-000001" in status.response.content
     network = await world.alice.slash(world.watches, "intel network", id="IN-000001")
     assert "TD-000001 submitted" in network.response.content
+
+
+# ------------------------------------------------------------------- networks
+
+SEED_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PH1, PH2, HOT = ("phone", "+8613800000001"), ("phone", "+8613800000002"), ("phone", "+8613800000099")
+WX1, WX2, SEL = ("wechat", "lucky_one"), ("wechat", "lucky_two"), ("seller", "taobao:shop_x")
+LST1, LST2, ADDR = ("listing", "taobao:612345678901"), ("listing", "taobao:612345678902"), ("address", "12 baiyun rd")
+COMMON = ("qq", "100008")
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A network written straight into the database, with what is needed to predict its page."""
+
+    ids: dict[str, int]  # label → report id
+    spec: dict[int, Report]  # report id → the TLP oracle's view of it
+    brand: dict[int, str]  # report id → organisation name
+    group: dict[int, str]  # report id → working group name
+    created: dict[int, datetime]
+    title: dict[int, str]
+    takedowns: list[tuple[int, int, str, TakedownStatus]]  # (id, organisation id, listing key, status)
+    orgs: dict[str, int]  # organisation name → id
+    group_ids: dict[str, int]  # working group slug → id
+
+
+async def seed_network(world: World, nora: simcord.MemberActor, bot: AllianceBot) -> Seeded:
+    """Twelve reports and fifty fillers. As Alice may see it, the network around R1 is R1 R2 R3 R4
+    R5 R11: R1 -phone- R2, R11; R2 -wechat- R3; R3 -seller- R4, -listing- R11; R4 -address- R5 (RED,
+    Alice named). Not in it: R6 (AMBER of a group Alice is not in), R7 (linked only through R6:
+    hidden reports link nothing), R8 (only the warninglisted hotline), R9 (only a value in 53
+    reports, over the cap of 50), R10 (retracted), R12 (RED for Nora only). The hotline and the
+    common value are each in two reports of the network, yet bind nothing. A brand name carries
+    markup and R1's title a spreadsheet formula."""
+    alice, lead, other = world.alice.id, world.lead.id, 4242
+    async with bot.sessions.begin() as session:
+        group_ids = {g.slug: g.id for g in await session.scalars(select(WorkingGroup))}
+        watches, apparel_id = group_ids["watches-jewellery"], group_ids["apparel-footwear"]
+        electronics = group_ids["consumer-electronics"]
+        for name, group in (("Lumen *Time*", watches), ("Orbit Electronics", electronics)):
+            session.add(Organisation(name=name, name_key=name.lower(), working_group_id=group, created_at=SEED_NOW))
+        await session.flush()
+        orgs = {o.name: o.id for o in await session.scalars(select(Organisation))}
+        rights = {}
+        for number in orgs.values():
+            right = IpRight(
+                organisation_id=number,
+                kind=RightKind.trademark,
+                number=f"TM-{number}",
+                jurisdiction="CN",
+                created_at=SEED_NOW,
+            )
+            session.add(right)
+            await session.flush()
+            rights[number] = right.id
+        session.add(WarninglistEntry(type=HOT[0], value=HOT[1], display=HOT[1], added_by=1, added_at=SEED_NOW))
+        vantor, north = orgs["Vantor Watches"], orgs["Northwind Apparel"]
+        lumen, orbit = orgs["Lumen *Time*"], orgs["Orbit Electronics"]
+        plan = [  # label, author, organisation, group, level, recipients, values, title, retracted
+            ("R1", alice, vantor, watches, Tlp.CLEAR, set(), {PH1, LST1, ("waybill", "SF1"), HOT}, "=SUM(A1)", False),
+            ("R2", other, lumen, watches, Tlp.AMBER, set(), {PH1, WX1, COMMON}, "Lumen dials", False),
+            ("R3", nora.id, north, apparel_id, Tlp.GREEN, set(), {WX1, SEL, LST2, COMMON}, "Sneaker *drop*", False),
+            ("R4", lead, vantor, watches, Tlp.AMBER_STRICT, set(), {SEL, ADDR}, "Workshop", False),
+            ("R5", other, orbit, electronics, Tlp.RED, {alice}, {ADDR, WX2}, "Informant", False),
+            ("R6", nora.id, north, apparel_id, Tlp.AMBER, set(), {WX2, PH2}, "Apparel only", False),
+            ("R7", other, orbit, electronics, Tlp.GREEN, set(), {PH2, ("waybill", "SF7")}, "Behind R6", False),
+            ("R8", other, orbit, electronics, Tlp.CLEAR, set(), {HOT, ("waybill", "SF8")}, "Hotline", False),
+            ("R9", other, orbit, electronics, Tlp.CLEAR, set(), {COMMON, ("waybill", "SF9")}, "Common", False),
+            ("R10", other, lumen, watches, Tlp.AMBER, set(), {LST1}, "Retracted", True),
+            ("R11", other, lumen, watches, Tlp.AMBER, set(), {LST2, PH1, HOT}, "Newest", False),
+            ("R12", lead, vantor, watches, Tlp.RED, {nora.id}, {PH1}, "For Nora", False),
+        ] + [(f"F{n}", other, orbit, electronics, Tlp.CLEAR, set(), {COMMON}, "Filler", False) for n in range(50)]
+        rows = [
+            IntelReport(
+                author_id=author,
+                organisation_id=org,
+                working_group_id=group,
+                tlp=level,
+                title=title,
+                body="seen",
+                unrecognised=[],
+                created_at=SEED_NOW - timedelta(hours=len(plan) - hour) if label != "R11" else SEED_NOW,
+                updated_at=SEED_NOW,
+                retracted_at=SEED_NOW if retracted else None,
+                indicators=[IntelIndicator(type=t, value=v, display=v) for t, v in sorted(values)],
+                recipients=[IntelRecipient(user_id=user) for user in recipients],
+            )
+            for hour, (label, author, org, group, level, recipients, values, title, retracted) in enumerate(plan)
+        ]
+        session.add_all(rows)
+        await session.flush()
+        takedowns = []
+        for org, key, status in (
+            (vantor, LST1[1], TakedownStatus.submitted),
+            (vantor, LST2[1], TakedownStatus.removed),
+            (north, LST2[1], TakedownStatus.submitted),
+            (orbit, LST1[1], TakedownStatus.rejected),
+            (vantor, "taobao:612345678909", TakedownStatus.submitted),  # a listing outside the network
+        ):
+            takedown = Takedown(
+                organisation_id=org,
+                right_id=rights[org],
+                filer_id=1,
+                marketplace="taobao",
+                listing_key=key,
+                listing_url=f"https://item.taobao.com/item.htm?id={key[7:]}",
+                submitted_url=f"https://item.taobao.com/item.htm?id={key[7:]}",
+                reason=TakedownReason.counterfeit,
+                good_faith_statement="good faith",
+                status=status,
+                filed_at=SEED_NOW,
+                due_at=SEED_NOW + timedelta(days=1),
+                at_risk_at=SEED_NOW + timedelta(hours=18),
+            )
+            session.add(takedown)
+            await session.flush()
+            takedowns.append((takedown.id, org, key, status))
+        names = {number: name for name, number in orgs.items()}
+        group_names = {g.id: g.name for g in await session.scalars(select(WorkingGroup))}
+    return Seeded(
+        ids={entry[0]: row.id for entry, row in zip(plan, rows, strict=True)},
+        spec={
+            row.id: Report(author, group, level, frozenset(recipients), frozenset(values), retracted)
+            for (_label, author, _org, group, level, recipients, values, _title, retracted), row in zip(
+                plan, rows, strict=True
+            )
+        },
+        brand={row.id: names[row.organisation_id] for row in rows},
+        group={row.id: group_names[row.working_group_id] for row in rows},
+        created={row.id: row.created_at for row in rows},
+        title={row.id: row.title for row in rows},
+        takedowns=takedowns,
+        orgs=orgs,
+        group_ids=group_ids,
+    )
+
+
+def answer(result: simcord.InteractionResult) -> simcord.Message:
+    """The one message a deferred command answers with."""
+    messages = [m for m in (result.response, *result.followups) if m is not None and (m.content or m.attachments)]
+    assert len(messages) == 1, [m.content[:80] for m in messages]
+    return messages[0]
+
+
+async def attached_rows(message: simcord.Message) -> list[list[str]]:
+    [attachment] = message.attachments
+    assert attachment.filename == "intel-network.csv"
+    return list(csv.reader(io.StringIO((await attachment.read()).decode("utf-8-sig"))))
+
+
+def stamp(moment: datetime) -> str:
+    seconds = int(moment.timestamp())
+    return f"<t:{seconds}:f> (<t:{seconds}:R>)"
+
+
+def expected_page(
+    seeded: Seeded, user: User, start: list[int], origin: str, *, sees_all_takedowns: bool = False
+) -> str:
+    """The page, line by line, from the TLP oracle's network and the seeded rows alone."""
+    network = expected_network(user, seeded.spec, start, warned=[HOT])
+    ids = network.ids
+    own = sorted({seeded.brand[n] for n in ids if seeded.spec[n].group in user.groups})
+    groups = sorted({seeded.group[n] for n in ids})
+    names = f" ({', '.join(escape(name) for name in own)} in your groups)" if own else ""
+    listings = {value for n in ids for kind, value in seeded.spec[n].values if kind == "listing"}
+    on_listings = [t for t in seeded.takedowns if t[2] in listings]
+    visible = [t for t in on_listings if sees_all_takedowns or t[1] == user.organisation]
+    counts = sorted(network.values_by_type.items(), key=lambda item: (-item[1], item[0]))
+    newest = sorted(ids, key=lambda n: (seeded.created[n], n), reverse=True)
+    lines = [
+        f"**Network** of {len(ids)} report(s) around `{origin}`",
+        f"**Brands:** {len({seeded.brand[n] for n in ids})}{names} · **Working groups:** {len(groups)}"
+        f" ({', '.join(groups)})",
+        f"**Seen** first {stamp(seeded.created[newest[-1]])}, last {stamp(seeded.created[newest[0]])}",
+        "**Indicators:** " + " · ".join(f"{count} {kind}" for kind, count in counts),
+    ]
+    if network.hubs:
+        lines.append("**Shared most:** " + " · ".join(f"{t} `{v}` in {n} reports" for t, v, n in network.hubs))
+    lines.append("**Newest:** " + ", ".join(f"IN-{n:06d}" for n in newest[:10]))
+    if on_listings:
+        named = ", ".join(f"TD-{number:06d} {status.value}" for number, _org, _key, status in visible)
+        others = len(on_listings) - len(visible)
+        parts = [named] * bool(visible) + [f"{others} by other members"] * bool(others)
+        lines.append("**Takedowns on its listings:** " + "; ".join(parts))
+    left_out = len(ids) - len(network.file)
+    lines.append(
+        f"The attached file lists {len(network.file)} report(s) with their linking indicators"
+        + (f"; {left_out} AMBER+STRICT or RED report(s) are counted here but never exported." if left_out else ".")
+    )
+    return "\n".join(lines)
+
+
+def expected_file(seeded: Seeded, user: User, start: list[int]) -> list[list[str]]:
+    """The attachment: the CLEAR, GREEN and AMBER reports of the oracle's network, each with the
+    values it shares with another of them, cells a spreadsheet would run written as text."""
+    network = expected_network(user, seeded.spec, start, warned=[HOT])
+
+    def cell(text: str) -> str:
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+    return [["id", "tlp", "group", "created_at", "title", "linking_indicators"]] + [
+        [
+            f"IN-{n:06d}",
+            f"TLP:{seeded.spec[n].tlp.value}",
+            seeded.group[n],
+            seeded.created[n].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            cell(seeded.title[n]),
+            "; ".join(f"{kind}: {value}" for kind, value in linking),
+        ]
+        for n, linking in sorted(network.file.items())
+    ]
+
+
+async def test_the_network_page_and_file_are_the_oracles_for_every_viewer(
+    world: World, nora: simcord.MemberActor, bot: AllianceBot
+) -> None:
+    seeded = await seed_network(world, nora, bot)
+    r = seeded.ids
+    watches, apparel_id = seeded.group_ids["watches-jewellery"], seeded.group_ids["apparel-footwear"]
+    alice = User(world.alice.id, seeded.orgs["Vantor Watches"], frozenset({watches}), reviewer=False, admin=False)
+    assert expected_network(alice, seeded.spec, [r["R1"]], warned=[HOT]).ids == {
+        r[label] for label in ("R1", "R2", "R3", "R4", "R5", "R11")
+    }  # the seed holds what its docstring says
+
+    result = await world.alice.slash(world.watches, "intel network", id=f"IN-{r['R1']:06d}")
+    page = answer(result)
+    assert result.ephemeral and page.ephemeral  # mentions: tests/e2e/test_mentions.py checks every message
+    assert page.content == expected_page(seeded, alice, [r["R1"]], f"IN-{r['R1']:06d}")
+    assert "(Lumen \\*Time\\*, Vantor Watches in your groups)" in page.content  # brand names escaped
+    assert "**Shared most:** phone `+8613800000001` in 3 reports · address `12 baiyun rd` in 2 reports" in page.content
+    rows = await attached_rows(page)
+    assert rows == expected_file(seeded, alice, [r["R1"]])
+    assert [row[0] for row in rows[1:]] == [f"IN-{r[label]:06d}" for label in ("R1", "R2", "R3", "R11")]
+    assert rows[1][4] == "'=SUM(A1)"  # a formula is written as text
+
+    by_value = answer(await world.alice.slash(world.watches, "intel network", id="phone: +86 138 0000 0001"))
+    holders = [r["R1"], r["R2"], r["R11"]]
+    assert by_value.content == expected_page(seeded, alice, holders, "phone: +86 138 0000 0001")
+    assert await attached_rows(by_value) == expected_file(seeded, alice, holders)
+
+    northwind = User(nora.id, seeded.orgs["Northwind Apparel"], frozenset({apparel_id}), reviewer=False, admin=False)
+    for label in ("R3", "R6", "R12"):  # R3 alone; R6 with R7; R12 (RED for Nora) with R1
+        shown = answer(await nora.slash(apparel(world), "intel network", id=f"IN-{r[label]:06d}"))
+        assert shown.content == expected_page(seeded, northwind, [r[label]], f"IN-{r[label]:06d}"), label
+        assert await attached_rows(shown) == expected_file(seeded, northwind, [r[label]]), label
+
+    rita = User(world.reviewer.id, None, frozenset(), reviewer=True, admin=False)
+    shown = answer(await world.reviewer.slash(world.general, "intel network", id=f"IN-{r['R1']:06d}"))
+    assert shown.content == expected_page(seeded, rita, [r["R1"]], f"IN-{r['R1']:06d}", sees_all_takedowns=True)
+    assert "; " not in shown.content.split("**Takedowns on its listings:** ")[1].split("\n")[0]  # all hers to see
+
+    hidden = await world.outsider.slash(world.general, "intel network", id=f"IN-{r['R2']:06d}")
+    assert f"No intel report IN-{r['R2']:06d} that you can see." in answer(hidden).content
+    assert not answer(hidden).attachments

@@ -276,7 +276,11 @@ async def intel_reads(run: Run) -> None:
     await w.lead.slash(w.watches, "intel search", query="Zq7")
     run.take("intel search")
     await w.lead.slash(w.watches, "intel network", id="IN-000001")
-    run.take("intel network", show=run.text.line[:150])
+    [page] = run.take("intel network", show="seller @everyone zq7 @here")  # the shared seller, normalised
+    [attachment] = page.attachments
+    data = w.env.backend.cdn.get(attachment["url"])
+    assert data is not None
+    record("mention checks: export rows", "intel network CSV", assert_csv_literal(data, "network", [run.text.line]))
 
 
 async def intel_dms(run: Run) -> None:

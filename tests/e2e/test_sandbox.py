@@ -378,13 +378,15 @@ async def test_the_seeded_network_and_who_may_see_the_seeded_intel(world: Sandbo
 
     assert mine.response is not None and mine.ephemeral
     text = mine.response.content
-    assert "**Network** of 2 report(s) from 2 brand(s)" in text
-    assert f"**Reports:** {world.intel['workshop']}, {world.intel['reseller']}" in text
+    assert text.startswith(f"**Network** of 2 report(s) around `{world.intel['workshop']}`\n**Brands:** 2 (")
+    assert f"**Newest:** {world.intel['reseller']}, {world.intel['workshop']}" in text
+    assert len(mine.response.attachments) == 1  # the two reports as CSV
     assert f"{world.takedowns['lucky-2']} removed" in text  # Mia's own takedown on the report's listing
     assert f"{world.takedowns['shared']} submitted" in text
     theirs = await leo.slash(world.start_channel, "intel network", id=world.intel["workshop"])
     assert theirs.response is not None
-    assert "**Network** of 2 report(s) from 2 brand(s)" in theirs.response.content
+    assert theirs.response.content.startswith("**Network** of 2 report(s)")
+    assert "**Brands:** 2 " in theirs.response.content
     assert world.takedowns["lucky-2"] not in theirs.response.content  # Northwind's, not Stridewell's
     assert f"{world.takedowns['shared-too']} submitted; 2 by other members" in theirs.response.content
     # the warninglisted hotline is in the GREEN report too, yet it links nothing

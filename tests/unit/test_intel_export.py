@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,13 +22,16 @@ from bot.services.indicators import INDICATOR_TYPES
 from bot.services.intel_export import (
     CSV_HEADER,
     NAMESPACE,
+    NETWORK_CSV_HEADER,
     PATTERN_TYPE,
     TLP_EXTENSION,
     export_csv,
+    export_network_csv,
     export_stix,
     stix_pattern,
     stix_string,
 )
+from bot.services.networks import NetworkRow
 from db.models import IntelIndicator, IntelReport, Organisation, Tlp, WorkingGroup
 
 CREATED = datetime(2024, 5, 1, 8, 30, 15, 123000, tzinfo=UTC)
@@ -449,6 +453,43 @@ def test_csv_neutralises_formulas() -> None:
 
 def test_csv_of_nothing_is_the_header() -> None:
     assert _csv_rows(export_csv([])) == [list(CSV_HEADER)]
+
+
+# --------------------------------------------------------------------------- network CSV
+
+
+def _row(number: int, tlp: Tlp = Tlp.AMBER, title: str = "Counterfeit trainers network") -> NetworkRow:
+    linking = (("phone", "+8613800138000"), ("wechat", "fakeshoes88"))
+    return NetworkRow(number, tlp, "Footwear & Apparel", CREATED, title, linking)
+
+
+def test_network_csv_has_one_row_per_report_with_its_linking_indicators() -> None:
+    rows = _csv_rows(export_network_csv([_row(7, Tlp.CLEAR), replace(_row(8, title="Alone"), linking=())]))
+    assert tuple(rows[0]) == NETWORK_CSV_HEADER == (
+        "id", "tlp", "group", "created_at", "title", "linking_indicators",
+    )  # fmt: skip
+    assert rows[1:] == [
+        [
+            "IN-000007",
+            "TLP:CLEAR",
+            "Footwear & Apparel",
+            "2024-05-01T08:30:15Z",
+            "Counterfeit trainers network",
+            "phone: +8613800138000; wechat: fakeshoes88",
+        ],
+        ["IN-000008", "TLP:AMBER", "Footwear & Apparel", "2024-05-01T08:30:15Z", "Alone", ""],
+    ]
+
+
+def test_network_csv_neutralises_formulas() -> None:
+    (row,) = _csv_rows(export_network_csv([_row(1, title="@SUM(A1:A9)")]))[1:]
+    assert row[4] == "'@SUM(A1:A9)"
+
+
+@pytest.mark.parametrize("tlp", [Tlp.AMBER_STRICT, Tlp.RED])
+def test_network_csv_refuses_amber_strict_and_red(tlp: Tlp) -> None:
+    with pytest.raises(ValueError, match=r"IN-000003 is TLP:(AMBER\+STRICT|RED)"):
+        export_network_csv([_row(2, Tlp.GREEN), _row(3, tlp)])
 
 
 def test_v21_bundles_can_be_rebuilt_from_the_export() -> None:
