@@ -603,6 +603,7 @@ class ChatFinding:
     takedowns: int
     latest_status: str | None
     network: int
+    network_cut: bool  # the walk stopped at its limit: the network is larger than `network`
     report_ids: list[str]
 
 
@@ -671,6 +672,7 @@ class ChatService:
             takedowns=len(statuses),
             latest_status=statuses[0].value if statuses else None,
             network=size,
+            network_cut=bool(walk and walk.truncated),
             report_ids=[report_id(number) for number in walk.ids[:10]] if walk else [],
         )
 

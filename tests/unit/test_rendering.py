@@ -61,3 +61,15 @@ def test_code_spans_show_user_text_as_typed_and_cannot_be_broken_out_of() -> Non
     shown = code("a`b\n@everyone **x**")
     assert shown == "`a'b @\u200beveryone **x**`"
     assert shown.count("`") == 2 and code("") == ""
+
+
+def test_a_chat_answer_says_when_the_network_was_cut_at_the_walk_limit() -> None:
+    from bot.services.intel import ChatFinding
+
+    def answer(cut: bool) -> str:
+        finding = ChatFinding(key="taobao:1", url="https://item.taobao.com/item.htm?id=1", takedowns=0,
+                              latest_status=None, network=100, network_cut=cut, report_ids=["IN-000001"])
+        return render("intel_chat.md.j2", findings=[finding])
+
+    assert "intel network of more than 100 report(s)" in answer(True)
+    assert "intel network of 100 report(s)" in answer(False)
