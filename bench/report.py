@@ -92,7 +92,8 @@ def render(machine: dict[str, Any], results: list[dict[str, Any]], runtime: floa
            f"`{command}` · {machine['date']} · total runtime {runtime / 60:.1f} min", "",
            f"Machine: {machine['cores']} cores ({machine['cpu']}), {machine['memory_gb']:.1f} GB RAM · Python "
            f"{machine['python']} · SQLite {machine['sqlite']} · "
-           + ", ".join(f"{k} {v}" for k, v in machine["packages"].items()), ""]
+           + ", ".join(f"{k} {v}" for k, v in machine["packages"].items()), "",
+           "Why each MISS misses, with its profile, and what was done: `bench/ANALYSIS.md`.", ""]
     table = []
     for engine in dict.fromkeys(r["engine"] for r in results):
         mine = [r for r in results if r["engine"] == engine]
