@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from bot.app import AllianceBot, create_bot
 from bot.errors import AllianceError
 from bot.settings import Settings
-from db.engine import create_engine
+from db.engine import SessionFactory, create_engine, create_session_factory
 from db.migrate import upgrade
 from tests import figures
 from tests.figures import record
@@ -151,3 +151,15 @@ async def env(bot: AllianceBot, request: pytest.FixtureRequest) -> AsyncIterator
     unexpected = [error for error in environment.errors if not is_expected_refusal(error)]
     if unexpected and request.node.get_closest_marker("allow_bot_errors") is None:
         raise ExceptionGroup("the bot raised unexpected errors", unexpected)  # type: ignore[type-var]
+
+
+@pytest.fixture
+async def migrated(database_url: str) -> AsyncIterator[SessionFactory]:
+    """Sessions on this test's database migrated to head, for service-level tests that seed it
+    themselves."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()

@@ -4,7 +4,6 @@ kept by the database through sharing, editing, retracting and deleting, on every
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,8 +12,7 @@ from sqlalchemy import delete, select, update
 from bot.permissions import Caller
 from bot.services.intel import IntelService
 from bot.services.networks import Correlator
-from db.engine import SessionFactory, create_engine, create_session_factory
-from db.migrate import upgrade
+from db.engine import SessionFactory
 from db.models import IntelIndicator, IntelReport, IntelValue, Member, Organisation, Tlp, WorkingGroup
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -24,11 +22,8 @@ BOB = Caller(12, GUILD, frozenset({101}), manages_guild=False)
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    factory = create_session_factory(engine)
-    async with factory.begin() as session:
+async def sessions(migrated: SessionFactory) -> SessionFactory:
+    async with migrated.begin() as session:
         await session.execute(update(WorkingGroup).where(WorkingGroup.id == 1).values(member_role_id=101))
         for number, user in ((1, ALICE), (2, BOB)):
             session.add(
@@ -38,8 +33,7 @@ async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
             )
             await session.flush()
             session.add(Member(user_id=user.user_id, organisation_id=number, linked_at=NOW, linked_by=1))
-    yield factory
-    await engine.dispose()
+    return migrated
 
 
 async def counts(sessions: SessionFactory) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:

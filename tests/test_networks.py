@@ -5,15 +5,13 @@ tests/e2e/test_intel.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.services.networks import Correlator, TakedownRef
 from bot.services.tlp import Viewer
-from db.engine import SessionFactory, create_engine, create_session_factory
-from db.migrate import upgrade
+from db.engine import SessionFactory
 from db.models import (
     IntelIndicator,
     IntelReport,
@@ -32,11 +30,8 @@ REVIEWER = Viewer(user_id=98, community=True, group_ids=frozenset(), sees_all_ta
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    factory = create_session_factory(engine)
-    async with factory.begin() as session:
+async def sessions(migrated: SessionFactory) -> SessionFactory:
+    async with migrated.begin() as session:
         for number in (1, 2):
             session.add(Organisation(id=number, name=f"Brand {number}", name_key=f"brand {number}", created_at=NOW))
             session.add(
@@ -49,8 +44,7 @@ async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
                     created_at=NOW,
                 )
             )
-    yield factory
-    await engine.dispose()
+    return migrated
 
 
 async def add_reports(sessions: SessionFactory, values: list[set[tuple[str, str]]]) -> list[int]:
