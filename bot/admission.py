@@ -5,8 +5,8 @@ than it can finish, it used to start them all: each waited for a database connec
 its interaction, parsed options and half-built replies, so memory grew without bound (1.2 GB in
 a minute at 100 commands/s on the 1M-indicator bench) and every answer came too late for
 Discord's 3-second deadline ("The application did not respond"). Refusing at once beyond a
-limit answers everyone within milliseconds, keeps memory flat, and lets the commands already
-running finish in time.
+limit answers everyone within milliseconds and lets the commands already running finish in
+time (bench/ANALYSIS.md has the figures).
 """
 
 from __future__ import annotations
