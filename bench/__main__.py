@@ -30,8 +30,11 @@ from bench.report import render
 
 SCALES = {
     # dataset label → (generator args, measure calls, full suite?)
-    "default": [("10k", ["--indicators", "10000"], 300, False), ("100k", ["--indicators", "100000"], 300, False),
-                ("1M", ["--full"], 1000, True)],
+    "default": [
+        ("10k", ["--indicators", "10000"], 300, False),
+        ("100k", ["--indicators", "100000"], 300, False),
+        ("1M", ["--full"], 1000, True),
+    ],
     "small": [("10k", ["--indicators", "10000"], 100, False), ("100k", ["--indicators", "100000"], 200, True)],
 }
 
@@ -40,8 +43,13 @@ async def _pg_admin(url: str, statement: str) -> None:
     import asyncpg
 
     parsed = make_url(url)
-    connection = await asyncpg.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username,
-                                       password=parsed.password, database=parsed.database)
+    connection = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+    )
     try:
         await connection.execute(statement)
     finally:
@@ -68,8 +76,9 @@ def fresh(path: str) -> bool:
     return os.path.exists(path) and time.time() - os.path.getmtime(path) < CACHE_MAX_AGE_S
 
 
-def prepare(engine: str, pg_url: str | None, gen_args: list[str], name: str, workdir: str,
-            cache: str | None) -> tuple[str, str]:
+def prepare(
+    engine: str, pg_url: str | None, gen_args: list[str], name: str, workdir: str, cache: str | None
+) -> tuple[str, str]:
     """A database to measure (the measurement writes to it) and its generator metadata. With a
     cache directory, the generated dataset is kept (a SQLite file, or a PostgreSQL template
     database) and each run measures a copy, so iterating costs a copy instead of a generation."""
@@ -108,8 +117,17 @@ def prepare(engine: str, pg_url: str | None, gen_args: list[str], name: str, wor
     return url, meta
 
 
-def run_dataset(engine: str, pg_url: str | None, label: str, gen_args: list[str], calls: int, full: bool,
-                load_seconds: float, workdir: str, cache: str | None = None) -> dict:
+def run_dataset(
+    engine: str,
+    pg_url: str | None,
+    label: str,
+    gen_args: list[str],
+    calls: int,
+    full: bool,
+    load_seconds: float,
+    workdir: str,
+    cache: str | None = None,
+) -> dict:
     name = f"bench_{label.lower()}_{uuid.uuid4().hex[:8]}"
     out = f"{workdir}/{name}.result.json"
     try:
@@ -124,8 +142,22 @@ def run_dataset(engine: str, pg_url: str | None, label: str, gen_args: list[str]
         if full:  # sustained load on the real `python bot.py` (see bench/live.py), on the same data
             print(f"[{engine} {label}] sustained load on the real bot process …", flush=True)
             live_out = f"{workdir}/{name}.live.json"
-            subprocess.run([sys.executable, "-m", "bench.live", url, meta, "--seconds", str(load_seconds),
-                            "--rate", "100", "--out", live_out], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.live",
+                    url,
+                    meta,
+                    "--seconds",
+                    str(load_seconds),
+                    "--rate",
+                    "100",
+                    "--out",
+                    live_out,
+                ],
+                check=True,
+            )
             with open(live_out, encoding="utf-8") as handle:
                 result["live"] = json.load(handle)
         result["label"], result["engine"] = label, engine
@@ -154,9 +186,15 @@ def machine() -> dict:
         pass
     import sqlite3
 
-    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(), "memory_gb": memory,
-            "cpu": cpu, "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-            "packages": {p: version(p) for p in ("discord.py", "SQLAlchemy", "simcord", "aiosqlite", "asyncpg")}}
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "memory_gb": memory,
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "packages": {p: version(p) for p in ("discord.py", "SQLAlchemy", "simcord", "aiosqlite", "asyncpg")},
+    }
 
 
 def main() -> None:
@@ -179,8 +217,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="alliance-bench-") as workdir:
         for engine in engines:
             for label, gen_args, calls, full in SCALES[args.scale]:
-                results.append(run_dataset(engine, args.postgres, label, gen_args, calls, full, load_seconds, workdir,
-                                           args.cache))
+                results.append(
+                    run_dataset(engine, args.postgres, label, gen_args, calls, full, load_seconds, workdir, args.cache)
+                )
                 with open(os.path.join(os.path.dirname(args.out) or ".", "results.json"), "w", encoding="utf-8") as h:
                     json.dump({"machine": machine(), "results": results}, h, default=str, indent=1)
     runtime = time.perf_counter() - started

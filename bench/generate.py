@@ -71,7 +71,7 @@ class Scale:
         )
 
 
-WORDS = (
+WORDS = (  # noqa: SIM905 (one readable line of words per theme)
     "counterfeit replica fake copy logo watch strap dial handbag sneaker charger cable cream serum perfume "
     "toy figure bearing filter tyre lipstick supplement warehouse shipment seller shop listing mirror grade "
     "factory batch wholesale dropship packaging hologram serial invoice courier parcel customs seized "
@@ -118,23 +118,28 @@ class Pools:
         self.values: dict[str, list[tuple[str, str]]] = {
             "phone": [(f"+86138{i:08d}", f"+86 138 {i // 10000:04d} {i % 10000:04d}") for i in range(values_per_type)],
             "wechat": [(f"lucky_{i}_star", f"Lucky_{i}_Star") for i in range(values_per_type)],
-            "email": [(f"sales{i}@fake-outlet-{i % 3000}.shop", f"Sales{i}@fake-outlet-{i % 3000}.shop")
-                      for i in range(values_per_type)],
+            "email": [
+                (f"sales{i}@fake-outlet-{i % 3000}.shop", f"Sales{i}@fake-outlet-{i % 3000}.shop")
+                for i in range(values_per_type)
+            ],
             "domain": [(f"fake-outlet-{i}.shop", f"fake-outlet-{i}.shop") for i in range(values_per_type)],
             "waybill": [(f"SF{100000000000 + i}", f"SF {100000000000 + i}") for i in range(values_per_type)],
             "qq": [(str(100000 + i), str(100000 + i)) for i in range(values_per_type)],
             "seller": [(f"taobao:shop{1000 + i}", f"shop{1000 + i}.taobao.com") for i in range(values_per_type)],
             "address": [
-                (f"{CITIES[i % len(CITIES)].lower()} warehouse {i} road {i % 97}",
-                 f"{CITIES[i % len(CITIES)]} Warehouse {i}, Road {i % 97}")
+                (
+                    f"{CITIES[i % len(CITIES)].lower()} warehouse {i} road {i % 97}",
+                    f"{CITIES[i % len(CITIES)]} Warehouse {i}, Road {i % 97}",
+                )
                 for i in range(values_per_type)
             ],
         }
         self.pickers = {kind: zipf_picker(rng, len(pool), 1.05) for kind, pool in self.values.items()}
         # A listing is one shop's page: every brand that files on it names the same seller (the
         # URL's, or one drawn once), and popular sellers own many listings.
-        self.sellers = [listing.seller or self.values["seller"][self.pickers["seller"]()][0]
-                        for listing in self.listings]
+        self.sellers = [
+            listing.seller or self.values["seller"][self.pickers["seller"]()][0] for listing in self.listings
+        ]
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -191,8 +196,7 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
         async with engine.connect() as connection:
             raw = (await connection.get_raw_connection()).driver_connection
             for start in range(0, len(records), BATCH * 5):
-                await raw.copy_records_to_table(table.name, records=records[start : start + BATCH * 5],
-                                                columns=columns)
+                await raw.copy_records_to_table(table.name, records=records[start : start + BATCH * 5], columns=columns)
 
     async with engine.connect() as connection:
         groups = [row[0] for row in await connection.execute(select(WorkingGroup.id).order_by(WorkingGroup.id))]
@@ -202,8 +206,13 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
     for i in range(1, scale.organisations + 1):
         name = f"{rng.choice(['Vantor', 'Northwind', 'Aurel', 'Kestrel', 'Lumen', 'Orchid', 'Solace'])} Brand {i}"
         orgs.append(
-            {"id": i, "name": name, "name_key": name.casefold(), "working_group_id": groups[i % len(groups)],
-             "created_at": moment(rng, 900, 0.02)}
+            {
+                "id": i,
+                "name": name,
+                "name_key": name.casefold(),
+                "working_group_id": groups[i % len(groups)],
+                "created_at": moment(rng, 900, 0.02),
+            }
         )
     rights, right_of_org = [], {}
     for org in orgs:
@@ -211,15 +220,25 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
             rid = len(rights) + 1
             kind = "trademark" if j == 0 else rng.choice(["trademark", "design", "copyright", "patent"])
             rights.append(
-                {"id": rid, "organisation_id": org["id"], "kind": kind, "number": f"TM-{org['id']:03d}-{j}",
-                 "jurisdiction": rng.choice(["CN", "EU", "US"]), "expires_on": date(2030, 1, 1),
-                 "created_at": org["created_at"]}
+                {
+                    "id": rid,
+                    "organisation_id": org["id"],
+                    "kind": kind,
+                    "number": f"TM-{org['id']:03d}-{j}",
+                    "jurisdiction": rng.choice(["CN", "EU", "US"]),
+                    "expires_on": date(2030, 1, 1),
+                    "created_at": org["created_at"],
+                }
             )
             right_of_org.setdefault(org["id"], rid if kind == "trademark" else None)
     org_pick = zipf_picker(rng, scale.organisations, 0.8)  # a few big brands file most
     members = [
-        {"user_id": PLACEHOLDER_USER + i, "organisation_id": 1 + (i % scale.organisations),
-         "linked_at": moment(rng), "linked_by": 1}
+        {
+            "user_id": PLACEHOLDER_USER + i,
+            "organisation_id": 1 + (i % scale.organisations),
+            "linked_at": moment(rng),
+            "linked_by": 1,
+        }
         for i in range(scale.members)
     ]
     await bulk(Organisation.__table__, orgs, "organisation")
@@ -231,8 +250,14 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
 
     # ------------------------------------------------------------------------------ takedowns
     pools = Pools(rng, max(scale.takedowns // 2, 1_000), max(scale.indicators // 30, 500))
-    statuses = ["submitted"] * 10 + ["needs_info"] * 3 + ["removed"] * 55 + ["rejected"] * 20 + ["withdrawn"] * 7 + [
-        "reinstated"] * 5
+    statuses = (
+        ["submitted"] * 10
+        + ["needs_info"] * 3
+        + ["removed"] * 55
+        + ["rejected"] * 20
+        + ["withdrawn"] * 7
+        + ["reinstated"] * 5
+    )
     active = {"submitted", "needs_info", "removed"}
     taken: set[tuple[int, str]] = set()
     takedowns, audit = [], []
@@ -254,26 +279,61 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
         decided = filed + timedelta(hours=rng.uniform(1, 60)) if status not in ("submitted", "needs_info") else None
         seller = pools.sellers[index]
         takedowns.append(
-            {"id": tid, "organisation_id": org_id, "right_id": right_of_org[org_id],
-             "working_group_id": orgs[org_id - 1]["working_group_id"], "guild_id": None,
-             "filer_id": rng.choice(members_of[org_id]), "bulk_id": None, "marketplace": listing.marketplace,
-             "listing_key": listing.key, "listing_url": listing.url, "submitted_url": listing.url,
-             "reason": "counterfeit", "seller_key": seller, "seller_text": None, "note": "", "evidence": [],
-             "good_faith_statement": GOOD_FAITH, "status": status, "filed_at": filed,
-             "due_at": filed + timedelta(days=3), "at_risk_at": filed + timedelta(days=2), "decided_at": decided,
-             "decided_by": 1 if decided else None, "closed_at": decided if status in ("rejected", "withdrawn") else None,
-             # A running bot alerted these when they came due; without this, start-up would find
-             # ~26,000 un-alerted breaches and post alerts all through the measurements.
-             **alerted(filed, open_=status in ("submitted", "needs_info")),
-             "counter_state": "upheld" if status == "removed" and rng.random() < 0.03 else None,
-             "counter_filed_at": None, "counter_deadline": None, "counter_note": None,
-             "review_channel_id": None, "review_message_id": None}
+            {
+                "id": tid,
+                "organisation_id": org_id,
+                "right_id": right_of_org[org_id],
+                "working_group_id": orgs[org_id - 1]["working_group_id"],
+                "guild_id": None,
+                "filer_id": rng.choice(members_of[org_id]),
+                "bulk_id": None,
+                "marketplace": listing.marketplace,
+                "listing_key": listing.key,
+                "listing_url": listing.url,
+                "submitted_url": listing.url,
+                "reason": "counterfeit",
+                "seller_key": seller,
+                "seller_text": None,
+                "note": "",
+                "evidence": [],
+                "good_faith_statement": GOOD_FAITH,
+                "status": status,
+                "filed_at": filed,
+                "due_at": filed + timedelta(days=3),
+                "at_risk_at": filed + timedelta(days=2),
+                "decided_at": decided,
+                "decided_by": 1 if decided else None,
+                "closed_at": decided if status in ("rejected", "withdrawn") else None,
+                # A running bot alerted these when they came due; without this, start-up would find
+                # ~26,000 un-alerted breaches and post alerts all through the measurements.
+                **alerted(filed, open_=status in ("submitted", "needs_info")),
+                "counter_state": "upheld" if status == "removed" and rng.random() < 0.03 else None,
+                "counter_filed_at": None,
+                "counter_deadline": None,
+                "counter_note": None,
+                "review_channel_id": None,
+                "review_message_id": None,
+            }
         )
-        audit.append({"at": filed, "actor_id": takedowns[-1]["filer_id"], "action": "takedown.filed",
-                      "subject": f"takedown:{tid}", "details": {"listing": listing.key}})
+        audit.append(
+            {
+                "at": filed,
+                "actor_id": takedowns[-1]["filer_id"],
+                "action": "takedown.filed",
+                "subject": f"takedown:{tid}",
+                "details": {"listing": listing.key},
+            }
+        )
         if decided:
-            audit.append({"at": decided, "actor_id": 1, "action": "takedown.reviewed",
-                          "subject": f"takedown:{tid}", "details": {"decision": status}})
+            audit.append(
+                {
+                    "at": decided,
+                    "actor_id": 1,
+                    "action": "takedown.reviewed",
+                    "subject": f"takedown:{tid}",
+                    "details": {"decision": status},
+                }
+            )
     await bulk(Takedown.__table__, takedowns, "takedown")
     listing_keys_used = sorted({row["listing_key"] for row in takedowns[:50_000]})
     del takedowns
@@ -281,8 +341,11 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
     # ---------------------------------------------------------------------------------- intel
     tlps = ["CLEAR"] * 10 + ["GREEN"] * 35 + ["AMBER"] * 40 + ["AMBER+STRICT"] * 10 + ["RED"] * 5
     kinds = ["listing"] * 3 + ["phone"] * 2 + ["wechat"] * 2 + ["email", "domain", "waybill", "qq", "seller", "address"]
-    common = [("phone", "+8695188000", "95188 (platform hotline)"), ("address", "yiwu international trade city",
-              "Yiwu International Trade City"), ("domain", "fake-outlet-0.shop", "fake-outlet-0.shop")]
+    common = [
+        ("phone", "+8695188000", "95188 (platform hotline)"),
+        ("address", "yiwu international trade city", "Yiwu International Trade City"),
+        ("domain", "fake-outlet-0.shop", "fake-outlet-0.shop"),
+    ]
     per_report = max(scale.indicators // scale.reports, 1)
     # Networks: each report belongs to a cluster; clusters share a private pool of values.
     network_pick = zipf_picker(rng, max(scale.reports // 5, 10), 0.7)
@@ -293,11 +356,23 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
         created = moment(rng, busy_share=0.03)
         tlp = rng.choice(tlps)
         reports.append(
-            {"id": rid, "author_id": rng.choice(members_of[org_id]), "organisation_id": org_id,
-             "working_group_id": orgs[org_id - 1]["working_group_id"], "guild_id": None, "tlp": tlp,
-             "title": f"{sentence(rng, 4)} in {rng.choice(CITIES)}"[:200], "body": sentence(rng, rng.randint(25, 60)),
-             "unrecognised": [], "created_at": created, "updated_at": created, "retracted_at": None,
-             "card_channel_id": None, "card_message_id": None, "thread_id": None}
+            {
+                "id": rid,
+                "author_id": rng.choice(members_of[org_id]),
+                "organisation_id": org_id,
+                "working_group_id": orgs[org_id - 1]["working_group_id"],
+                "guild_id": None,
+                "tlp": tlp,
+                "title": f"{sentence(rng, 4)} in {rng.choice(CITIES)}"[:200],
+                "body": sentence(rng, rng.randint(25, 60)),
+                "unrecognised": [],
+                "created_at": created,
+                "updated_at": created,
+                "retracted_at": None,
+                "card_channel_id": None,
+                "card_message_id": None,
+                "thread_id": None,
+            }
         )
         cluster = network_pick()
         chosen: dict[tuple[str, str], str] = {}
@@ -308,8 +383,11 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
         while len(chosen) < target:
             kind = rng.choice(kinds)
             if kind == "listing":
-                listing = pools.listings[(cluster * 31 + rng.randrange(6)) % len(pools.listings)] if rng.random() < 0.6 \
+                listing = (
+                    pools.listings[(cluster * 31 + rng.randrange(6)) % len(pools.listings)]
+                    if rng.random() < 0.6
                     else pools.listings[pools.listing_pick()]
+                )
                 chosen[("listing", listing.key)] = listing.url
                 continue
             pool = pools.values[kind]
@@ -320,14 +398,28 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
             iid += 1
             indicators.append({"id": iid, "report_id": rid, "type": kind, "value": value, "display": display})
         if tlp == "RED":
-            for user in {rng.choice(members) ["user_id"] for _ in range(2)}:
+            for user in {rng.choice(members)["user_id"] for _ in range(2)}:
                 recipients.append({"report_id": rid, "user_id": user})
-        audit.append({"at": created, "actor_id": reports[-1]["author_id"], "action": "intel.shared",
-                      "subject": f"intel:{rid}", "details": {"tlp": tlp}})
+        audit.append(
+            {
+                "at": created,
+                "actor_id": reports[-1]["author_id"],
+                "action": "intel.shared",
+                "subject": f"intel:{rid}",
+                "details": {"tlp": tlp},
+            }
+        )
         if rng.random() < 0.3:
-            sightings.append({"id": len(sightings) + 1, "report_id": rid,
-                              "user_id": PLACEHOLDER_USER + rng.randrange(scale.members), "organisation_id": None,
-                              "note": "", "at": created + timedelta(hours=rng.uniform(1, 48))})
+            sightings.append(
+                {
+                    "id": len(sightings) + 1,
+                    "report_id": rid,
+                    "user_id": PLACEHOLDER_USER + rng.randrange(scale.members),
+                    "organisation_id": None,
+                    "note": "",
+                    "at": created + timedelta(hours=rng.uniform(1, 48)),
+                }
+            )
     await bulk(IntelReport.__table__, reports, "intel_report")
     del reports
     await bulk(IntelIndicator.__table__, indicators, "intel_indicator")
@@ -336,15 +428,33 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
     await bulk(IntelSighting.__table__, sightings, "intel_sighting")
     await bulk(AuditEntry.__table__, audit, "audit_log")
     del audit
-    warn = [{"id": i + 1, "type": "phone", "value": f"+86400{i:07d}", "display": f"+86 400 {i:07d}", "note": "hub",
-             "added_by": 1, "added_at": NOW} for i in range(20)]
+    warn = [
+        {
+            "id": i + 1,
+            "type": "phone",
+            "value": f"+86400{i:07d}",
+            "display": f"+86 400 {i:07d}",
+            "note": "hub",
+            "added_by": 1,
+            "added_at": NOW,
+        }
+        for i in range(20)
+    ]
     await bulk(WarninglistEntry.__table__, warn, "warninglist")
     cases = [
-        {"id": i, "working_group_id": rng.choice(groups), "logged_by": 1,
-         "action_date": (created := moment(rng, busy_share=0.03)).date(), "arrests": rng.randint(0, 12),
-         "locations": rng.randint(1, 5), "seizure_value": Decimal(rng.randint(1_000, 5_000_000)) / 100,
-         "currency": rng.choice(["CNY", "USD", "EUR"]), "summary": sentence(rng, 20), "intel_report_id": None,
-         "created_at": created}
+        {
+            "id": i,
+            "working_group_id": rng.choice(groups),
+            "logged_by": 1,
+            "action_date": (created := moment(rng, busy_share=0.03)).date(),
+            "arrests": rng.randint(0, 12),
+            "locations": rng.randint(1, 5),
+            "seizure_value": Decimal(rng.randint(1_000, 5_000_000)) / 100,
+            "currency": rng.choice(["CNY", "USD", "EUR"]),
+            "summary": sentence(rng, 20),
+            "intel_report_id": None,
+            "created_at": created,
+        }
         for i in range(1, scale.cases + 1)
     ]
     await bulk(EnforcementCase.__table__, cases, "enforcement_case")
@@ -355,8 +465,10 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
                 if column is None or not column.autoincrement or not column.primary_key:
                     continue
                 await connection.execute(
-                    text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                         f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)")
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+                    )
                 )
     t = time.perf_counter()
     async with engine.begin() as connection:
@@ -372,8 +484,16 @@ async def generate(url: str, scale: Scale) -> dict[str, Any]:
         "common_values": [[kind, value] for kind, value, _ in common],
         "listing_urls": [pools.listings[i].url for i in range(min(len(pools.listings), 2_000))],
         "listing_keys_with_takedowns": listing_keys_used[:2_000],
-        "search_terms": ["warehouse", "hologram", "仿冒", "Putian", "mirror grade", "+8613800000001",
-                         "wechat: lucky_3_star", "waybill: SF100000000005"],
+        "search_terms": [
+            "warehouse",
+            "hologram",
+            "仿冒",
+            "Putian",
+            "mirror grade",
+            "+8613800000001",
+            "wechat: lucky_3_star",
+            "waybill: SF100000000005",
+        ],
     }
 
 

@@ -49,8 +49,14 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     def at(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
-    return {"n": len(ordered), "p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": ordered[-1] * 1000,
-            "mean": statistics.fmean(ordered) * 1000}
+    return {
+        "n": len(ordered),
+        "p50": at(0.50),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "max": ordered[-1] * 1000,
+        "mean": statistics.fmean(ordered) * 1000,
+    }
 
 
 def rss_mb() -> float:
@@ -76,8 +82,12 @@ class QueryLog:
 
     def top(self, calls: int, n: int = 6) -> list[dict[str, Any]]:
         rows = [
-            {"ms_per_call": sum(v) * 1000 / calls, "count_per_call": len(v) / calls, "max_ms": max(v) * 1000,
-             "statement": k}
+            {
+                "ms_per_call": sum(v) * 1000 / calls,
+                "count_per_call": len(v) / calls,
+                "max_ms": max(v) * 1000,
+                "statement": k,
+            }
             for k, v in self.stats.items()
         ]
         return sorted(rows, key=lambda r: -r["ms_per_call"])[:n]
@@ -87,15 +97,24 @@ class Bench:
     def __init__(self, url: str, meta: dict[str, Any], calls: int, full: bool) -> None:
         self.url, self.meta, self.calls, self.full = url, meta, calls, full
         self.rng = random.Random(11)
-        self.result: dict[str, Any] = {"dialect": meta["dialect"], "scale": meta["scale"],
-                                       "generation": meta["timings"], "indicators": meta["indicators"]}
+        self.result: dict[str, Any] = {
+            "dialect": meta["dialect"],
+            "scale": meta["scale"],
+            "generation": meta["timings"],
+            "indicators": meta["indicators"],
+        }
         self.file_serial = 0
         self.handler_times: list[float] = []
 
     # ----------------------------------------------------------------- setup
     async def start(self) -> None:
-        settings = Settings(database_url=self.url, discord_token=None, guild_ids=(), _env_file=None,  # type: ignore[call-arg]
-                            takedown_rate_per_minute=10_000)
+        settings = Settings(
+            database_url=self.url,
+            discord_token=None,
+            guild_ids=(),
+            _env_file=None,  # type: ignore[call-arg]
+            takedown_rate_per_minute=10_000,
+        )
         t = time.perf_counter()
         self.bot: AllianceBot = create_bot(settings)
         # Below 300 s: asyncpg expires each cached prepared statement with a 300 s loop timer, and
@@ -129,8 +148,14 @@ class Bench:
         reviewer_role = guild.create_role("IP Team")
         owner = self.owner = guild.add_member(env.create_user("owner"), roles=[manage])
         self.reviewer = guild.add_member(env.create_user("reviewer"), roles=[reviewer_role])
-        await owner.slash(general, "alliance setup", announcements=announcements, review_channel=review,
-                          reviewer_role=reviewer_role, timezone="Asia/Shanghai")
+        await owner.slash(
+            general,
+            "alliance setup",
+            announcements=announcements,
+            review_channel=review,
+            reviewer_role=reviewer_role,
+            timezone="Asia/Shanghai",
+        )
         async with self.bot.sessions() as session:
             groups = list(await session.scalars(select(WorkingGroup).order_by(WorkingGroup.id)))
             orgs = list(await session.scalars(select(Organisation).order_by(Organisation.id)))
@@ -140,29 +165,58 @@ class Bench:
             channel = guild.create_text_channel(group.slug)
             role = guild.create_role(f"{group.name} WG")
             lead = guild.create_role(f"{group.name} lead")
-            await owner.slash(general, "alliance group bind", group=group.slug, channel=channel, role=role,
-                              lead_role=lead)
+            await owner.slash(
+                general, "alliance group bind", group=group.slug, channel=channel, role=role, lead_role=lead
+            )
             home_orgs = [o for o in orgs if o.working_group_id == group.id][:2]
             for k, org in enumerate(home_orgs):
                 actor = guild.add_member(env.create_user(f"{group.slug}-{k}"), roles=[role])
-                self.actors.append({"actor": actor, "org": org.id, "group": group.id, "channel": channel,
-                                    "role": role.id, "right": next(r for r in rights[org.id] if r.kind.value == "trademark")})
+                self.actors.append(
+                    {
+                        "actor": actor,
+                        "org": org.id,
+                        "group": group.id,
+                        "channel": channel,
+                        "role": role.id,
+                        "right": next(r for r in rights[org.id] if r.kind.value == "trademark"),
+                    }
+                )
         async with self.bot.sessions.begin() as session:
             for item in self.actors:
                 placeholder = await session.scalar(
-                    select(Member.user_id).where(Member.organisation_id == item["org"], Member.user_id >= 900_000_000_000_000, Member.user_id < 900_000_001_000_000)
-                    .order_by(Member.user_id).limit(1))
-                await session.execute(update(Member).where(Member.user_id == placeholder)
-                                      .values(user_id=item["actor"].id))
+                    select(Member.user_id)
+                    .where(
+                        Member.organisation_id == item["org"],
+                        Member.user_id >= 900_000_000_000_000,
+                        Member.user_id < 900_000_001_000_000,
+                    )
+                    .order_by(Member.user_id)
+                    .limit(1)
+                )
+                await session.execute(
+                    update(Member).where(Member.user_id == placeholder).values(user_id=item["actor"].id)
+                )
         async with self.bot.sessions() as session:
             for item in self.actors:
-                item["takedowns"] = list(await session.scalars(
-                    select(Takedown.id).where(Takedown.organisation_id == item["org"]).order_by(Takedown.id).limit(500)))
-                visible = list(await session.scalars(
-                    select(IntelReport.id).where(
-                        (IntelReport.tlp.in_([Tlp.CLEAR, Tlp.GREEN]))
-                        | ((IntelReport.tlp == Tlp.AMBER) & (IntelReport.working_group_id == item["group"])))
-                    .order_by(IntelReport.id).limit(20_000)))
+                item["takedowns"] = list(
+                    await session.scalars(
+                        select(Takedown.id)
+                        .where(Takedown.organisation_id == item["org"])
+                        .order_by(Takedown.id)
+                        .limit(500)
+                    )
+                )
+                visible = list(
+                    await session.scalars(
+                        select(IntelReport.id)
+                        .where(
+                            (IntelReport.tlp.in_([Tlp.CLEAR, Tlp.GREEN]))
+                            | ((IntelReport.tlp == Tlp.AMBER) & (IntelReport.working_group_id == item["group"]))
+                        )
+                        .order_by(IntelReport.id)
+                        .limit(20_000)
+                    )
+                )
                 item["reports"] = self.rng.sample(visible, min(len(visible), 500))
         self.actors = [a for a in self.actors if a["takedowns"] and a["reports"]]
 
@@ -171,7 +225,9 @@ class Bench:
         return self.rng.choice(self.actors)
 
     def commands(self) -> dict[str, Callable[[], Awaitable[list[tuple[str, float, Any]]]]]:
-        async def one(name: str, actor: Any, channel: Any, command: str, **options: Any) -> list[tuple[str, float, Any]]:
+        async def one(
+            name: str, actor: Any, channel: Any, command: str, **options: Any
+        ) -> list[tuple[str, float, Any]]:
             t = time.perf_counter()
             result = await actor.slash(channel, command, **options)
             return [(name, time.perf_counter() - t, result)]
@@ -183,26 +239,45 @@ class Bench:
         async def check() -> list[tuple[str, float, Any]]:
             a = self.pick()
             urls = self.meta["listing_urls"]
-            url = urls[min(int(self.rng.paretovariate(1.2)) - 1, len(urls) - 1)] if self.rng.random() < 0.5 \
+            url = (
+                urls[min(int(self.rng.paretovariate(1.2)) - 1, len(urls) - 1)]
+                if self.rng.random() < 0.5
                 else self.rng.choice(urls)
+            )
             return await one("takedown check", a["actor"], a["channel"], "takedown check", url=url)
 
         async def status() -> list[tuple[str, float, Any]]:
             if self.rng.random() < 0.3:
                 a = self.pick()
-                return await one("takedown status", self.reviewer, a["channel"], "takedown status",
-                                 id=f"TD-{self.rng.randint(1, self.meta['scale']['takedowns']):06d}")
+                return await one(
+                    "takedown status",
+                    self.reviewer,
+                    a["channel"],
+                    "takedown status",
+                    id=f"TD-{self.rng.randint(1, self.meta['scale']['takedowns']):06d}",
+                )
             a = self.pick()
-            return await one("takedown status", a["actor"], a["channel"], "takedown status",
-                             id=f"TD-{self.rng.choice(a['takedowns']):06d}")
+            return await one(
+                "takedown status",
+                a["actor"],
+                a["channel"],
+                "takedown status",
+                id=f"TD-{self.rng.choice(a['takedowns']):06d}",
+            )
 
         async def file() -> list[tuple[str, float, Any]]:
             a = self.pick()
             self.file_serial += 1
             url = f"https://item.taobao.com/item.htm?id={990000000000 + self.file_serial * 13 + self.rng.randrange(13)}"
             t = time.perf_counter()
-            shown = await a["actor"].slash(a["channel"], "takedown file", url=url, right=str(a["right"].id),
-                                           reason="counterfeit", seller="shop lucky-star")
+            shown = await a["actor"].slash(
+                a["channel"],
+                "takedown file",
+                url=url,
+                right=str(a["right"].id),
+                reason="counterfeit",
+                seller="shop lucky-star",
+            )
             prepared = time.perf_counter() - t
             out = [("takedown file: prepare", prepared, shown)]
             if shown.response is not None and "File takedown" in str(shown.response.components):
@@ -214,22 +289,38 @@ class Bench:
 
         async def search() -> list[tuple[str, float, Any]]:
             a = self.pick()
-            return await one("intel search", a["actor"], a["channel"], "intel search",
-                             query=self.rng.choice(self.meta["search_terms"]))
+            return await one(
+                "intel search",
+                a["actor"],
+                a["channel"],
+                "intel search",
+                query=self.rng.choice(self.meta["search_terms"]),
+            )
 
         async def network() -> list[tuple[str, float, Any]]:
             a = self.pick()
-            target = f"IN-{self.rng.choice(a['reports']):06d}" if self.rng.random() < 0.8 else \
-                f"wechat: lucky_{int(self.rng.paretovariate(1.0))}_star"
+            target = (
+                f"IN-{self.rng.choice(a['reports']):06d}"
+                if self.rng.random() < 0.8
+                else f"wechat: lucky_{int(self.rng.paretovariate(1.0))}_star"
+            )
             return await one("intel network", a["actor"], a["channel"], "intel network", id=target)
 
         async def show() -> list[tuple[str, float, Any]]:
             a = self.pick()
-            return await one("intel show", a["actor"], a["channel"], "intel show",
-                             id=f"IN-{self.rng.choice(a['reports']):06d}")
+            return await one(
+                "intel show", a["actor"], a["channel"], "intel show", id=f"IN-{self.rng.choice(a['reports']):06d}"
+            )
 
-        return {"alliance group list": baseline, "takedown check": check, "takedown status": status,
-                "takedown file": file, "intel search": search, "intel network": network, "intel show": show}
+        return {
+            "alliance group list": baseline,
+            "takedown check": check,
+            "takedown status": status,
+            "takedown file": file,
+            "intel search": search,
+            "intel network": network,
+            "intel show": show,
+        }
 
     def forget_simulated_logs(self) -> None:
         """SimCord records every HTTP request and gateway event for test assertions; the bench
@@ -299,16 +390,20 @@ class Bench:
             calls_made = done
             elapsed = time.perf_counter() - t
             self.queries.active = False
-            out[name] = {"ms_per_call": elapsed * 1000 / calls_made, "calls": calls_made,
-                         "sql_ms_per_call": sum(map(sum, self.queries.stats.values())) * 1000 / calls_made,
-                         "statements_per_call": sum(map(len, self.queries.stats.values())) / calls_made,
-                         "queries": self.queries.top(calls_made)}
+            out[name] = {
+                "ms_per_call": elapsed * 1000 / calls_made,
+                "calls": calls_made,
+                "sql_ms_per_call": sum(map(sum, self.queries.stats.values())) * 1000 / calls_made,
+                "statements_per_call": sum(map(len, self.queries.stats.values())) / calls_made,
+                "queries": self.queries.top(calls_made),
+            }
         self.result["profiles"] = out
 
     # --------------------------------------------------------------- (c) bulk
     def caller(self, a: dict[str, Any]) -> Caller:
-        return Caller(user_id=a["actor"].id, guild_id=self.guild.id, role_ids=frozenset({a["role"]}),
-                      manages_guild=False)
+        return Caller(
+            user_id=a["actor"].id, guild_id=self.guild.id, role_ids=frozenset({a["role"]}), manages_guild=False
+        )
 
     @staticmethod
     def bulk_csv(number: str, offset: int, rows: int = 10_000) -> bytes:
@@ -316,8 +411,15 @@ class Bench:
         writer = csv.writer(buffer)
         writer.writerow(["url", "right", "reason", "seller", "note"])
         for i in range(rows):
-            writer.writerow([f"https://www.aliexpress.com/item/{2005000000000000 + offset + i}.html?spm=x",
-                             number, "counterfeit", f"store {i % 300}", "bulk bench"])
+            writer.writerow(
+                [
+                    f"https://www.aliexpress.com/item/{2005000000000000 + offset + i}.html?spm=x",
+                    number,
+                    "counterfeit",
+                    f"store {i % 300}",
+                    "bulk bench",
+                ]
+            )
         return buffer.getvalue().encode()
 
     async def bulk(self) -> None:
@@ -338,8 +440,15 @@ class Bench:
         async with self.bot.sessions() as session:
             stored = (await session.execute(select(Takedown.__table__).where(Takedown.bulk_id == result.bulk_id))).all()
         columns = [c.name for c in Takedown.__table__.columns]
-        values = [tuple(json.dumps(v) if isinstance(v, list) else (v.isoformat() if hasattr(v, "isoformat") else
-                        (v.value if hasattr(v, "value") else v)) for v in row) for row in stored]
+        values = [
+            tuple(
+                json.dumps(v)
+                if isinstance(v, list)
+                else (v.isoformat() if hasattr(v, "isoformat") else (v.value if hasattr(v, "value") else v))
+                for v in row
+            )
+            for row in stored
+        ]
         with tempfile.TemporaryDirectory(prefix="bench-raw-") as scratch:
             path = os.path.join(scratch, "raw.db")
             sync = create_sync_engine(f"sqlite:///{path}")
@@ -351,7 +460,8 @@ class Bench:
             t = time.perf_counter()
             with raw:
                 raw.executemany(
-                    f"INSERT INTO takedown ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values)
+                    f"INSERT INTO takedown ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values
+                )
             raw_s = time.perf_counter() - t
             raw.close()
         # Through the command: upload + "File all" (the button answers first, then files and edits).
@@ -364,10 +474,18 @@ class Bench:
         done = await b["actor"].click(shown.response, label="File all")
         click_s = time.perf_counter() - t
         final = done.response.content if done.response is not None else ""
-        self.result["bulk"] = {"rows": len(rows), "filed": filed, "parse_s": parse_s, "service_s": service_s,
-                               "raw_executemany_s": raw_s, "ratio": service_s / raw_s if raw_s else None,
-                               "queries": bulk_queries, "command_validate_s": validate_s, "command_file_s": click_s,
-                               "command_reply": final[:160]}
+        self.result["bulk"] = {
+            "rows": len(rows),
+            "filed": filed,
+            "parse_s": parse_s,
+            "service_s": service_s,
+            "raw_executemany_s": raw_s,
+            "ratio": service_s / raw_s if raw_s else None,
+            "queries": bulk_queries,
+            "command_validate_s": validate_s,
+            "command_file_s": click_s,
+            "command_reply": final[:160],
+        }
 
     # -------------------------------------------------------- (d) correlation
     async def correlation(self) -> None:
@@ -376,16 +494,27 @@ class Bench:
         viewer = await self.bot.intel.viewer(self.caller(a))
         async with self.bot.sessions() as session:
             top = self.meta["scale"]["indicators"]
-            known = list((await session.execute(
-                select(IntelIndicator.type, IntelIndicator.value, IntelIndicator.display)
-                .where(IntelIndicator.id.in_([self.rng.randint(1, top) for _ in range(2_000)])))).all())
+            known = list(
+                (
+                    await session.execute(
+                        select(IntelIndicator.type, IntelIndicator.value, IntelIndicator.display).where(
+                            IntelIndicator.id.in_([self.rng.randint(1, top) for _ in range(2_000)])
+                        )
+                    )
+                ).all()
+            )
         samples, linked = [], []
         for i in range(60):
             values = {(k, v): d for k, v, d in self.rng.sample(known, min(25, len(known)))}
             for j in range(50 - len(values)):
                 values[("wechat", f"new_{i}_{j}_id")] = f"new_{i}_{j}_id"
-            report = IntelReport(id=10**9 + i, working_group_id=a["group"], author_id=a["actor"].id, tlp=Tlp.AMBER,
-                                 indicators=[IntelIndicator(type=k, value=v, display=d) for (k, v), d in values.items()])
+            report = IntelReport(
+                id=10**9 + i,
+                working_group_id=a["group"],
+                author_id=a["actor"].id,
+                tlp=Tlp.AMBER,
+                indicators=[IntelIndicator(type=k, value=v, display=d) for (k, v), d in values.items()],
+            )
             async with self.bot.sessions() as session:
                 t = time.perf_counter()
                 found = await correlator.links(session, report, viewer)
@@ -393,11 +522,20 @@ class Bench:
                 linked.append(len(found.visible))
         share = []
         for i in range(20):
-            lines = "\n".join(f"{k}: {d}" for k, v, d in self.rng.sample(known, 25)) + "\n" + "\n".join(
-                f"wechat: shared_{i}_{j}_id" for j in range(25))
+            lines = (
+                "\n".join(f"{k}: {d}" for k, v, d in self.rng.sample(known, 25))
+                + "\n"
+                + "\n".join(f"wechat: shared_{i}_{j}_id" for j in range(25))
+            )
             t = time.perf_counter()
-            await self.bot.intel.share(self.caller(a), tlp=Tlp.AMBER, title=f"bench {i}", body="bench report",
-                                       indicator_lines=lines, channel_id=a["channel"].id)
+            await self.bot.intel.share(
+                self.caller(a),
+                tlp=Tlp.AMBER,
+                title=f"bench {i}",
+                body="bench report",
+                indicator_lines=lines,
+                channel_id=a["channel"].id,
+            )
             share.append(time.perf_counter() - t)
         rebuild: dict[str, Any] = {}
         async with self.bot.sessions() as session:
@@ -405,12 +543,20 @@ class Bench:
             t = time.perf_counter()
             try:
                 components = await correlator.components(session, ids)
-                rebuild = {"s": time.perf_counter() - t, "reports": len(ids), "networks": sum(len(c) > 1 for c in components),
-                           "largest": max(len(c) for c in components)}
+                rebuild = {
+                    "s": time.perf_counter() - t,
+                    "reports": len(ids),
+                    "networks": sum(len(c) > 1 for c in components),
+                    "largest": max(len(c) for c in components),
+                }
             except Exception as error:  # the measurement is the failure
                 rebuild = {"s": time.perf_counter() - t, "reports": len(ids), "error": repr(error)[:400]}
-        self.result["correlation"] = {"links": percentiles(samples), "links_found_median": statistics.median(linked),
-                                      "share": percentiles(share), "rebuild": rebuild}
+        self.result["correlation"] = {
+            "links": percentiles(samples),
+            "links_found_median": statistics.median(linked),
+            "share": percentiles(share),
+            "rebuild": rebuild,
+        }
 
     # ----------------------------------------------------------- (e) digests
     async def digests(self) -> None:
@@ -447,9 +593,14 @@ class Bench:
         self.queries.active = False
         running = False
         await tick
-        self.result["digests"] = {"count": len(each), "total_s": total, "max_loop_block_ms": max(lags) * 1000,
-                                  "slowest": sorted(each.items(), key=lambda kv: -kv[1])[:3], "error": error,
-                                  "queries": self.queries.top(1, 6)}
+        self.result["digests"] = {
+            "count": len(each),
+            "total_s": total,
+            "max_loop_block_ms": max(lags) * 1000,
+            "slowest": sorted(each.items(), key=lambda kv: -kv[1])[:3],
+            "error": error,
+            "queries": self.queries.top(1, 6),
+        }
 
     async def run(self) -> dict[str, Any]:
         await self.start()
@@ -458,8 +609,11 @@ class Bench:
         self.result["step_rss_mb"] = {"latencies": rss_mb()}
         if self.full:
             steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-                ("profiles", self.profiles), ("correlation", self.correlation), ("digests", self.digests),
-                ("bulk", self.bulk)]
+                ("profiles", self.profiles),
+                ("correlation", self.correlation),
+                ("digests", self.digests),
+                ("bulk", self.bulk),
+            ]
             for label, step in steps:
                 print(f"  {label}", flush=True)
                 # What the earlier steps left in SimCord (thousands of simulated messages) is not

@@ -53,12 +53,23 @@ def main() -> None:
     baseline = _best_of(5, lambda: [text.split() for text in listings]) / len(listings)
     rows.append((f"canonicalise, per URL ({len(listings)} variants)", per_listing, baseline, 1.0))
     report = BODY + LINES
-    rows.append(("extract, typical report", _best_of(20, lambda: extract(BODY, LINES)),
-                 _best_of(20, report.split), TYPICAL_BUDGET_MS))
+    rows.append(
+        (
+            "extract, typical report",
+            _best_of(20, lambda: extract(BODY, LINES)),
+            _best_of(20, report.split),
+            TYPICAL_BUDGET_MS,
+        )
+    )
     for name, text in _ADVERSARIAL.items():
-        rows.append((f"every parser, adversarial '{name}' ({len(text) // 1000} KB)",
-                     _best_of(1, lambda text=text: _every_parser(text)),  # type: ignore[misc]
-                     _best_of(3, text.split), ADVERSARIAL_BUDGET_MS))
+        rows.append(
+            (
+                f"every parser, adversarial '{name}' ({len(text) // 1000} KB)",
+                _best_of(1, lambda text=text: _every_parser(text)),  # type: ignore[misc]
+                _best_of(3, text.split),
+                ADVERSARIAL_BUDGET_MS,
+            )
+        )
     print(f"{'input':<58} {'ms':>10} {'× split':>9} {'budget ms':>10}  verdict")
     for what, ms, base, budget in rows:
         verdict = "PASS" if ms <= budget else "MISS"
