@@ -26,7 +26,7 @@ class CommandGate:
             raise ValueError("the limit of commands in flight must be at least 1")
         self.limit = limit
         self.running = 0
-        self.refused = 0  # since start-up, for /alliance health and the logs
+        self.refused = 0  # since start-up, for the log line that reports a burst of refusals
 
     def try_enter(self) -> bool:
         if self.running >= self.limit:
