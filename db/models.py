@@ -230,7 +230,8 @@ class Takedown(Base):
             postgresql_where=text("counter_state IS NOT NULL"),
         ),
         Index("ix_takedown_seller_group", "seller_key", "working_group_id", "filed_at"),
-        Index("ix_takedown_listing_status", "listing_key", "status", "organisation_id"),  # a network's takedowns
+        # a network's takedowns; a listing's requests and sellers (/takedown check, status)
+        Index("ix_takedown_listing_status", "listing_key", "status", "organisation_id", "seller_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -356,6 +356,43 @@ async def test_status_check_list_and_visibility(world: World, env: simcord.Env, 
     assert "No takedowns match" in (await nora.slash(world.general, "takedown list")).response.content
 
 
+async def copies_on_listing(bot: AllianceBot, of: int, organisations: dict[str, int]) -> None:
+    """Settled copies of request `of` on its listing, by organisation name: a popular listing."""
+    from db.models import Organisation
+
+    async with bot.sessions() as session, session.begin():
+        original = await session.get_one(Takedown, of)
+        columns = {c.key: getattr(original, c.key) for c in Takedown.__table__.columns if c.key != "id"}
+        for name, count in organisations.items():
+            organisation = await session.scalar(select(Organisation.id).where(Organisation.name == name))
+            for _ in range(count):
+                session.add(Takedown(**columns | {"organisation_id": organisation, "status": TakedownStatus.rejected}))
+
+
+async def test_a_popular_listing_lists_its_newest_requests_and_counts_the_rest(
+    world: World, env: simcord.Env, bot: AllianceBot
+) -> None:
+    await file(world, world.alice, seller="lucky-star")
+    await copies_on_listing(bot, 1, {"Vantor Watches": 14, "Northwind Apparel": 3})  # TD-000002 … TD-000018
+
+    mine = await world.alice.slash(world.watches, "takedown check", url=LISTING_VARIANT)
+    assert not mine.followups, "one message, however many requests the listing has"
+    shown = [line for line in mine.response.content.splitlines() if line.startswith("- **TD-")]
+    assert [line[4:13] for line in shown] == [f"TD-{n:06d}" for n in range(15, 5, -1)]  # Vantor's newest ten
+    assert "…and 5 earlier request(s) on this listing that you can see." in mine.response.content
+    assert "Also reported by 1 other member(s)." in mine.response.content
+
+    everyone = await world.reviewer.slash(world.general, "takedown check", url=LISTING)
+    shown = [line for line in everyone.response.content.splitlines() if line.startswith("- **TD-")]
+    assert [line[4:13] for line in shown] == [f"TD-{n:06d}" for n in range(18, 8, -1)]
+    assert "…and 8 earlier request(s)" in everyone.response.content and "Also reported" not in everyone.response.content
+
+    status = await world.alice.slash(world.watches, "takedown status", id="TD-000001")
+    linked = ", ".join(f"TD-{n:06d} (rejected)" for n in range(6, 16))
+    expected = f"**Linked requests:** {linked} and 4 earlier; also reported by 1 other member(s)"
+    assert expected in status.response.content
+
+
 async def test_list_pages_with_buttons(world: World, bot: AllianceBot) -> None:
     for item in range(12):
         await file(world, world.alice, url=f"https://www.ebay.com/itm/2000{item:02d}")
