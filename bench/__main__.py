@@ -135,7 +135,7 @@ def run_dataset(
         print(f"[{engine} {label}] preparing the dataset …", flush=True)
         url, meta = prepare(engine, pg_url, gen_args, name, workdir, cache)
         print(f"[{engine} {label}] ready in {time.perf_counter() - t:.0f} s; measuring …", flush=True)
-        args = [sys.executable, "-m", "bench.measure", url, meta, "--calls", str(calls), "--out", out]
+        args = [sys.executable, "-m", "bench.measure_main", url, meta, "--calls", str(calls), "--out", out]
         subprocess.run([*args, "--full"] if full else args, check=True)
         with open(out, encoding="utf-8") as handle:
             result = json.load(handle)
