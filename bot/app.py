@@ -29,7 +29,7 @@ from bot.services.takedown_queries import TakedownQueries
 from bot.services.takedowns import TakedownService
 from bot.settings import ConfigurationError, Settings
 from db.engine import create_engine, create_session_factory, database_unavailable
-from db.migrate import upgrade
+from db.migrate import refresh_statistics, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,7 @@ class AllianceBot(commands.Bot):
     async def setup_hook(self) -> None:
         try:
             await upgrade(self.engine)
+            await refresh_statistics(self.engine)
         except Exception as error:
             raise ConfigurationError(database_problem(error)) from error
         for extension in EXTENSIONS:
@@ -201,6 +202,9 @@ class AllianceBot(commands.Bot):
             ) from error
         self.delivery.start()
         await self.digest_scheduler.start()
+        self.digest_scheduler.scheduler.add_job(
+            refresh_statistics, "interval", days=1, args=[self.engine], id="statistics", name="planner statistics"
+        )
         log.info("alliance-bot %s ready on %s", self.version, self.database_backend)
 
     async def sync_commands(self) -> None:

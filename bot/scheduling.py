@@ -95,7 +95,7 @@ class DigestScheduler:
             self.scheduler.remove_job(scope)
 
     def next_runs(self) -> dict[str, datetime]:
-        jobs = self.scheduler.get_jobs()
+        jobs = [job for job in self.scheduler.get_jobs() if job.name.startswith("digest ")]  # not maintenance
         return {job.id: job.next_run_time for job in jobs if getattr(job, "next_run_time", None) is not None}
 
     async def _fire(self, scope: str) -> None:
