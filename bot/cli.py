@@ -70,6 +70,9 @@ async def run_connected(settings: Settings) -> None:
 
 
 async def db_command(settings: Settings, action: str) -> None:
+    """Failures are reported as the bot's start-up reports them: naming DATABASE_URL (they would
+    otherwise reach main's OSError branch, which blames DISCORD_API_BASE)."""
+    from bot.app import database_problem
     from db.engine import create_engine
     from db.migrate import current_revision, head_revision, upgrade
 
@@ -77,9 +80,12 @@ async def db_command(settings: Settings, action: str) -> None:
     try:
         if action == "upgrade":
             await upgrade(engine)
-        print(f"database at revision {await current_revision(engine)} (head {head_revision()})")
+        revision = await current_revision(engine)
+    except Exception as error:
+        raise ConfigurationError(database_problem(error)) from error
     finally:
         await engine.dispose()
+    print(f"database at revision {revision} (head {head_revision()})")
 
 
 def parser() -> argparse.ArgumentParser:

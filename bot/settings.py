@@ -20,6 +20,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 
@@ -90,8 +92,9 @@ class Settings(BaseSettings):
     @classmethod
     def _check_database_url(cls, value: SecretStr) -> SecretStr:
         url = value.get_secret_value().strip()
-        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        problem = database_url_problem(url)
+        if problem:
+            raise ValueError(problem)
         return SecretStr(url)
 
     @field_validator("guild_ids", mode="before")
@@ -159,6 +162,36 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+
+ENCODE_HINT = "percent-encode special characters in the user name and password, e.g. @ as %40"
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with a DATABASE_URL, in words that quote no part of it, or None.
+
+    SQLAlchemy parses leniently: a password holding a raw `@` ends at that `@`, and the rest
+    of it becomes the host (`alliance:p@ss@db` connects to host `ss@db`), so the operator would
+    only hear of a DNS failure. `/ : ? #` in a password parse as meant and are accepted. The
+    message never includes the URL or its pieces: any of them may hold the password.
+    """
+    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        return f"is not a valid URL (is the port a number?); {ENCODE_HINT}"
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.host or parsed.port or parsed.username or parsed.password:
+            return (
+                "a SQLite URL names no host: three slashes before a relative path "
+                "(sqlite+aiosqlite:///alliance.db), four before an absolute one"
+            )
+        return None
+    for part, text in (("host", parsed.host), ("database name", parsed.database)):
+        if text and "@" in text:
+            return f"the {part} contains '@' (an '@' in the password?): {ENCODE_HINT}"
+    return None
 
 
 class ConfigurationError(Exception):

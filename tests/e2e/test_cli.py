@@ -12,8 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(args: list[str], database: Path) -> subprocess.CompletedProcess[str]:
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}", "PATH": "/usr/bin:/bin", "LOG_LEVEL": "WARNING"}
+def run(args: list[str], database: Path | str) -> subprocess.CompletedProcess[str]:
+    url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
+    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "LOG_LEVEL": "WARNING"}
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -36,3 +37,12 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
     result = run([str(script), "db", "current"], tmp_path / "script.db")
     assert result.returncode == 0, result.stderr
     assert "database at revision None" in result.stdout
+
+
+@pytest.mark.parametrize("action", ["upgrade", "current"])
+def test_db_command_names_the_database_when_it_cannot_connect(action: str) -> None:
+    """Not DISCORD_API_BASE, which `db` never uses, and not the password."""
+    result = run([sys.executable, "bot.py", "db", action], "postgresql+asyncpg://alliance:Sekr3t@127.0.0.1:1/alliance")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("DATABASE_URL: cannot open the database: cannot connect")
+    assert "Sekr3t" not in result.stdout + result.stderr

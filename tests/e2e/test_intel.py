@@ -19,6 +19,8 @@ from db.models import (
     IntelReport,
     IpRight,
     Organisation,
+    OutboxMessage,
+    OutboxStatus,
     RightKind,
     Takedown,
     TakedownReason,
@@ -100,6 +102,38 @@ async def test_share_extracts_indicators_posts_a_card_and_opens_a_thread(world: 
     assert world.watches.threads and world.watches.threads[0].name.startswith("Fake Vantor dials")
     [report] = await reports(bot)
     assert {(i.type, i.value) for i in report.indicators} >= {("phone", "+8613800138000"), ("wechat", "lucky_star88")}
+
+
+async def test_thread_discord_already_made_is_recorded_not_retried(
+    world: World, env: simcord.Env, bot: AllianceBot
+) -> None:
+    """Discord answers 160004 when the card already has a thread (it made it, but the bot
+    crashed before hearing so): a thread started from a message has the message's id, so the
+    report records the card's id as its thread, and the outbox action ends delivered instead
+    of failing as an HTTP 400 and leaving the report without a thread."""
+    env.inject_error(
+        "POST",
+        f"/channels/{world.watches.id}/messages/*/threads",
+        status=400,
+        code=160004,
+        message="A thread has already been created for this message",
+        times=None,
+    )
+    result = await share(world, world.alice, world.watches, title="Dial factory", body="Seen in Guangzhou")
+    assert "Shared **IN-000001**" in result.response.content, result.response.content
+    await env.advance_time(3600)
+    card = next(m for m in world.watches.history() if m.content.startswith("**IN-000001**"))
+    [report] = await reports(bot)
+    assert report.thread_id == card.id
+    async with bot.sessions() as session:
+        thread_action = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == "intel:1:thread"))
+    assert thread_action is not None
+    assert (thread_action.status, thread_action.attempts, thread_action.last_error) == (
+        OutboxStatus.delivered,
+        1,
+        None,
+    )
+    assert thread_action.message_id == card.id
 
 
 async def test_tlp_decides_who_sees_a_report(world: World, env: simcord.Env, nora: simcord.MemberActor) -> None:

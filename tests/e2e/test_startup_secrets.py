@@ -2,12 +2,13 @@
 
 Each case starts the real process (see tests/e2e/test_connected.py) with a distinctive token and
 database password, at LOG_LEVEL=DEBUG so every log line that could carry them is written, and
-makes start-up fail one way: an unreachable or refusing database, a malformed URL, an unknown
-driver, a broken TOML file holding the token, a token Discord refuses (401), an unreachable
-DISCORD_API_BASE, a failing migration, an exception raised inside `setup_hook`, or Ctrl-C while
-start-up waits. The output must not contain either secret, nor its URL-encoded or base64 form;
-a failure exits non-zero with a last line naming the setting or step (no traceback), and Ctrl-C
-exits cleanly. The last test prints `start-up failure paths: N checked`.
+makes start-up fail one way: an unreachable or refusing database, a malformed URL (a raw '@' in
+the password, a port that is not a number), an unknown driver, a broken TOML file holding the
+token, a token Discord refuses (401), an unreachable DISCORD_API_BASE, a failing migration, an
+exception raised inside `setup_hook`, or Ctrl-C while start-up waits. The output must not contain
+either secret, nor its URL-encoded or base64 form; a failure exits non-zero with a last line
+naming the setting or step (no traceback), and Ctrl-C exits cleanly. The last test prints
+`start-up failure paths: N checked`.
 """
 
 from __future__ import annotations
@@ -76,7 +77,15 @@ CASES: dict[str, Callable[[Path], Case]] = {
     "database-refused": lambda tmp: Case({"DATABASE_URL": pg_url(port=":1")}, "DATABASE_URL"),
     "database-unknown-host": lambda tmp: Case({"DATABASE_URL": pg_url(host="db.invalid")}, "DATABASE_URL"),
     "database-malformed": lambda tmp: Case(
-        {"DATABASE_URL": f"postgresql+asyncpg://alliance:{PASSWORD}@[db/alliance"}, "DATABASE_URL"
+        {"DATABASE_URL": f"postgresql+asyncpg://alliance:{PASSWORD}@[db/alliance"}, "DATABASE_URL: the host"
+    ),
+    "database-password-not-encoded": lambda tmp: Case(  # read as host "db@db.example": not a DNS failure
+        {"DATABASE_URL": f"postgresql+asyncpg://alliance:{PASSWORD}@db.example/alliance"},
+        "DATABASE_URL: the host contains '@' (an '@' in the password?): percent-encode",
+    ),
+    "database-unparseable": lambda tmp: Case(  # read as port "5432@127.0.0.1"
+        {"DATABASE_URL": f"postgresql+asyncpg://alliance:{PASSWORD}:5432@127.0.0.1/alliance"},
+        "DATABASE_URL: is not a valid URL",
     ),
     "database-unknown-driver": lambda tmp: Case(
         {"DATABASE_URL": f"mysql+aiomysql://alliance:{quote(PASSWORD, safe='')}@127.0.0.1/alliance"}, "DATABASE_URL"

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.cli import secrets_of
 from bot.logs import RedactSecrets
@@ -80,6 +81,52 @@ def test_invalid_setting_is_one_line_naming_it_without_its_value(
     assert expected in message
     assert "\n" not in message
     assert value not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql+asyncpg://alliance:s3kr1t@Hunter2@db.example/alliance", "the host contains '@'"),
+        ("postgresql+asyncpg://alliance:s3kr1t@Hunter2@db.example:5432/alliance", "the host contains '@'"),
+        ("postgresql+asyncpg://alliance:s3kr1t@Hunter2/x@db.example/alliance", "the database name contains '@'"),
+        ("postgresql+asyncpg://alliance:s3kr1t@Hunter2:x@db.example/alliance", "is not a valid URL"),
+        ("postgresql+asyncpg://alliance:s3kr1tHunter2@db.example:port/alliance", "is not a valid URL"),
+        ("sqlite+aiosqlite://alliance:s3kr1tHunter2@alliance.db", "a SQLite URL names no host"),
+        ("postgres://alliance:s3kr1tHunter2@db.example/alliance", "must start with"),
+    ],
+)
+def test_malformed_database_url_says_what_is_wrong_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, url: str, expected: str
+) -> None:
+    """An unescaped '@' in the password moves the rest of it into the host: without this check
+    the operator would hear only of a failed DNS look-up, for a host named after the password."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert f"DATABASE_URL: {expected}" in message
+    assert "\n" not in message
+    assert "s3kr1t" not in message and "Hunter2" not in message
+    if "'@'" in expected or "valid URL" in expected:
+        assert "percent-encode" in message and "%40" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [
+        ("postgresql+asyncpg://alliance:p%40ss%2Fw0rd@db.example/alliance", "p@ss/w0rd"),
+        ("postgresql+asyncpg://alliance:p/s:s?w#rd@db.example:5432/alliance", "p/s:s?w#rd"),
+        ("postgresql+asyncpg://user@server:pw@db.example/alliance", "pw"),
+        ("postgresql+asyncpg://alliance:pw@/alliance?host=/run/postgresql", "pw"),
+        ("sqlite+aiosqlite:///relative.db", None),
+        ("sqlite+aiosqlite:////var/lib/alliance/alliance.db", None),
+        ("sqlite+aiosqlite://", None),
+    ],
+)
+def test_database_urls_that_parse_as_meant_are_accepted(url: str, password: str | None) -> None:
+    """Only an '@' breaks SQLAlchemy's parse of a password; '/ : ? #' are read as written."""
+    settings = load_settings(database_url=url)
+    assert make_url(settings.database_url.get_secret_value()).password == password
 
 
 def test_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
