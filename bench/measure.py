@@ -117,9 +117,9 @@ class Bench:
         )
         t = time.perf_counter()
         self.bot: AllianceBot = create_bot(settings)
-        # Below 300 s: asyncpg expires each cached prepared statement with a 300 s loop timer, and
-        # SimCord waits for every timer due before its settle deadline, so at 300 s a PostgreSQL
-        # run never settled (each wait caches new statements, with new timers).
+        # SimCord waits, before its settle deadline, for every event-loop timer due by then. asyncpg
+        # used to set a 300 s expiry timer per cached statement (now off, db/engine.py): PostgreSQL
+        # calls then waited up to this deadline, and once the profiles step failed on it.
         self.env = simcord.Env(self.bot, check_errors=False, settle_timeout=120)
         await self.env.start()
         self.result["startup_s"] = time.perf_counter() - t
