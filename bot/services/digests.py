@@ -324,15 +324,13 @@ class DigestService:
             start = last_fire(schedule.trigger, end - timedelta(microseconds=1)) or end - timedelta(days=7)
         if schedule.channel_id is None:
             return None
-        if await self.claimed(schedule.scope, end):
-            return None  # another process made it (the unique claim below is what decides)
         # Figures and text are read outside the claim's write transaction: computing them inside
         # held SQLite's write lock for seconds at full scale, longer than busy_timeout, so
         # filings made during a Monday's digests failed. A second producer may compute in vain;
         # only one claim (and its posts) is committed.
         async with self._producing, self._sessions() as session:
             if await self.claimed(schedule.scope, end):
-                return None  # made meanwhile, while this run waited for its turn
+                return None  # another process or run made it (the unique claim below is what decides)
             figures = await self.figures(session, schedule, start, end)
             rendered = await self.render(session, schedule, figures)
         try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, distinct, false, func, select, true
+from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -380,18 +380,17 @@ async def _on_listing(session: AsyncSession, standing: Standing, key: str, besid
     listed, dozens of messages. The counts come from ix_takedown_listing_status alone."""
     on_key = [Takedown.listing_key == key] + ([Takedown.id != besides] if besides is not None else [])
     mine = visible_to(standing)
-    condition = mine if isinstance(mine, ColumnElement) else true() if mine else false()
     seen, hidden = (
         await session.execute(
             select(
-                func.count(case((condition, 1))),
-                func.count(distinct(case((~condition, Takedown.organisation_id)))),
+                func.count(case((mine, 1))),
+                func.count(distinct(case((~mine, Takedown.organisation_id)))),
             ).where(*on_key)
         )
     ).one()
     visible: list[Takedown] = []
     if seen:
-        newest = select(Takedown).where(*on_key, condition).order_by(Takedown.id.desc()).limit(SHOWN_ON_LISTING)
+        newest = select(Takedown).where(*on_key, mine).order_by(Takedown.id.desc()).limit(SHOWN_ON_LISTING)
         visible = list(await session.scalars(newest))[::-1]
     sellers = await session.scalars(
         select(Takedown.seller_key)

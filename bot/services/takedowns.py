@@ -24,15 +24,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     CompoundSelect,
     String,
     case,
     distinct,
+    false,
     func,
     insert,
     literal,
     select,
     text,
+    true,
     type_coerce,
     union_all,
 )
@@ -1113,12 +1116,13 @@ def flag_tuple(flags: Collection[str]) -> tuple[str, ...]:
     return tuple(flag for flag in FLAGS if flag in flags)
 
 
-def visible_to(standing: Standing) -> Any:
-    """SQL condition: the takedowns `standing` may see (own organisation; reviewers/admins all)."""
+def visible_to(standing: Standing) -> ColumnElement[bool]:
+    """SQL condition: the takedowns `standing` may see (own organisation; reviewers/admins all).
+    Always SQL, so that callers may negate it or count by it as well as filter."""
     if standing.is_reviewer or standing.is_admin:
-        return True
+        return true()
     if standing.organisation is None:
-        return False
+        return false()
     return Takedown.organisation_id == standing.organisation.id
 
 
